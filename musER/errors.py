@@ -23,3 +23,7 @@ class ConfigError(MusERError, ValueError):
 
 class DataError(MusERError):
     """The training data folder is missing or malformed."""
+
+
+class Cancelled(MusERError):
+    """The caller stopped the work (its cancel event was set)."""

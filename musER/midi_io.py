@@ -144,7 +144,9 @@ def write_midi(piece: Piece, path: str | Path, overwrite: bool = False) -> Path:
         inst.notes.append(miditoolkit.Note(int(np.clip(vel, 1, 127)), int(pitch), start, end))
     midi.instruments.append(inst)
     if piece.name:
-        midi.markers.append(miditoolkit.Marker(f"MusER Studio: {piece.name}", 0))
+        # MIDI text is latin-1: keep what it can carry, replace the rest
+        label = f"MusER Studio: {piece.name}".encode("latin-1", "replace").decode("latin-1")
+        midi.markers.append(miditoolkit.Marker(label, 0))
     fd, tmp = tempfile.mkstemp(suffix=".mid.part", dir=path.parent)
     os.close(fd)
     try:

@@ -62,7 +62,7 @@ def encode_notes(
     notes = notes[np.argsort(notes[:, 0], kind="stable")]
     notes[:, 0] -= min(0.0, notes[0, 0])  # negative onsets: shift the piece to start at 0
     stats = {"notes": len(notes)}
-    bars = _bar_lines(notes, beat_times)
+    bars = bar_lines(notes, beat_times)
     grid, tempo_ids = _quantised_bars(bars, vocab)
     on_units = _to_units(notes[:, 0], grid)
     off_units = _to_units(notes[:, 1], grid)
@@ -104,7 +104,7 @@ def encode_notes(
     return Encoded(np.stack(rows), grid[: n_bars + 1], stats)
 
 
-def _bar_lines(notes: np.ndarray, beat_times: np.ndarray | None) -> np.ndarray:
+def bar_lines(notes: np.ndarray, beat_times: np.ndarray | None) -> np.ndarray:
     """Bar start times (s) covering every onset, from the file's beats or estimated ones."""
     if beat_times is None or len(beat_times) < 8:
         beat_times = estimate_beats(notes[:, 0], notes[:, 3])

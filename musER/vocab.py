@@ -18,6 +18,7 @@ from .elements import FAMILIES
 STEPS_PER_BEAT = 12  # 12 grid units per beat: 16ths and triplets both land on the grid
 BEATS_PER_BAR = 4
 STEPS_PER_BAR = STEPS_PER_BEAT * BEATS_PER_BAR
+HALF_BAR_STEPS = STEPS_PER_BAR // 2
 PITCH_MIN, PITCH_MAX = 21, 108  # the 88 piano keys
 CHORD_ROOTS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # Quality name -> intervals above the root; the order is the id order inside a root.

@@ -1,0 +1,269 @@
+"""`muser`: the headless command line. Each subcommand maps onto a facade or library call.
+
+main(argv) returns an exit code; library errors become one-line messages (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigError, MusERError
+
+
+def _va_args(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--valence", type=float, help="valence in [-1, 1] (negative = sad/tense, positive = happy/calm)")
+    p.add_argument("--arousal", type=float, help="arousal in [-1, 1] (negative = calm/sad, positive = excited/tense)")
+    p.add_argument("--quadrant", help="Q1 happy, Q2 tense, Q3 sad, Q4 calm (instead of --valence/--arousal)")
+
+
+def _resolve_va(args, required: bool = True) -> tuple[float | None, float | None]:
+    from .elements import Quadrant, check_va
+
+    if args.quadrant:
+        if args.valence is not None or args.arousal is not None:
+            raise ConfigError("give either --quadrant or --valence/--arousal, not both")
+        return Quadrant.parse(args.quadrant).va
+    if args.valence is None and args.arousal is None and not required:
+        return None, None
+    if args.valence is None or args.arousal is None:
+        raise ConfigError("give both --valence and --arousal (or --quadrant)")
+    return check_va(args.valence, args.arousal)
+
+
+def _writable_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise MusERError(f"cannot write to {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _element_temperatures(items: list[str]) -> dict[str, float]:
+    from .elements import parse_elements
+
+    out = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        try:
+            out[parse_elements([name])[0]] = float(value)
+        except ValueError:
+            raise ConfigError(f"--element-temperature takes NAME=VALUE, got {item!r}") from None
+    return out
+
+
+def _shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard takes i/n (e.g. 0/4), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ConfigError(f"--shard {text}: need 0 <= i < n")
+    return i, n
+
+
+def cmd_generate(args) -> int:
+    from tqdm import tqdm
+
+    from .api import GenerationRequest, MusER
+    from .elements import va_to_quadrant
+
+    valence, arousal = _resolve_va(args)
+    shard, shards = _shard(args.shard)
+    out = _writable_dir(Path(args.out))
+    quadrant = va_to_quadrant(valence, arousal).name
+    names = [f"{quadrant}_{i + 1:04d}.mid" for i in range(args.n)]
+    batches = [list(range(s, min(s + args.batch, args.n))) for s in range(0, args.n, args.batch)]
+    mine = [b for k, b in enumerate(batches) if k % shards == shard]
+    if not args.overwrite:
+        clash = [names[i] for b in mine for i in b if (out / names[i]).exists()]
+        if clash:
+            raise MusERError(f"{out / clash[0]} exists ({len(clash)} file(s)); pass --overwrite to replace")
+    model = MusER.load(args.checkpoint, args.device)
+    rows = []
+    bar = tqdm(total=sum(len(b) for b in mine) * args.bars, unit="bar", file=sys.stderr, desc="generating")
+    for k, batch in enumerate(batches):
+        if k % shards != shard:
+            continue
+        request = GenerationRequest(valence, arousal, args.bars, len(batch), args.seed + k, args.temperature,
+                                    args.top_p, _element_temperatures(args.element_temperature), args.guidance)
+        done = [0]
+
+        def progress(step: int, total: int, done=done, size=len(batch)) -> None:
+            bar.update((step - done[0]) * size)
+            done[0] = step
+
+        for i, piece in zip(batch, MusER.generate(model, request, progress)):
+            piece.save_midi(out / names[i], overwrite=args.overwrite)
+            rows.append({"file": names[i], "valence": valence, "arousal": arousal, "quadrant": quadrant,
+                         "seed": args.seed + k, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
+                         "notes": piece.n_notes})
+        bar.update(len(batch) * args.bars - done[0] * len(batch))
+    bar.close()
+    manifest = out / ("manifest.csv" if shards == 1 else f"manifest-{shard}of{shards}.csv")
+    _write_csv(manifest, rows)
+    print(f"wrote {len(rows)} piece(s) and {manifest}")
+    return 0
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(".csv.part")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["file"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def cmd_transfer(args) -> int:
+    from .api import MusER
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise MusERError(f"{out} exists; pass --overwrite to replace it")
+    _writable_dir(out.parent if str(out.parent) else Path("."))
+    valence, arousal = _resolve_va(args, required=args.reference is None)
+    model = MusER.load(args.checkpoint, args.device)
+    piece = model.transfer(args.input, args.elements, reference=args.reference, valence=valence,
+                           arousal=arousal, seed=args.seed)
+    piece.save_midi(out, overwrite=args.overwrite)
+    print(f"wrote {out} ({piece.n_bars} bars, {piece.n_notes} notes, {piece.seconds:.1f} s)")
+    return 0
+
+
+def cmd_latents(args) -> int:
+    from .api import MusER, load_piece
+    from .elements import ELEMENTS
+
+    model = MusER.load(args.checkpoint, args.device)
+    pieces = [load_piece(f) for f in args.files]
+    points = model.latents(pieces)
+    vectors = model.latent_vectors(pieces)
+    rows = []
+    for i, f in enumerate(args.files):
+        row = {"file": f}
+        for e in ELEMENTS:
+            row[f"{e}_x"], row[f"{e}_y"] = (round(float(v), 4) for v in points[e][i])
+            row[f"{e}_norm"] = round(float((vectors[e][i] ** 2).sum() ** 0.5), 4)
+        rows.append(row)
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    if args.silhouette:
+        ref = model.reference_map()
+        print("\nsilhouette of EMOPIA clips per element slice and quadrant pair:")
+        for e, scores in ref.silhouette.items():
+            print(f"  {e:9s} " + "  ".join(f"{k} {v:+.3f}" for k, v in scores.items()))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    import json
+
+    from .api import default_checkpoint
+    from .checkpoint import read_meta
+
+    meta = read_meta(Path(args.checkpoint) if args.checkpoint else default_checkpoint())
+    meta.pop("reference_map", None)
+    print(json.dumps(meta, indent=1))
+    return 0
+
+
+def cmd_data_stats(args) -> int:
+    from .data_stats import print_stats
+
+    print_stats(args.data, args.cache)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train_pipeline import run_training
+
+    return run_training(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="muser", description="MusER Studio: emotional piano music, headless.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="compose N pieces of a chosen emotion")
+    _va_args(g, True)
+    g.add_argument("-n", type=int, default=1, help="number of pieces")
+    g.add_argument("--bars", type=int, default=16, help="length in bars (1-64)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--top-p", type=float, default=0.9)
+    g.add_argument("--guidance", type=float, default=1.0, help="emotion guidance (>1 = stronger emotion)")
+    g.add_argument("--element-temperature", action="append", metavar="NAME=T", help="per-element temperature factor")
+    g.add_argument("--batch", type=int, default=8, help="pieces decoded together")
+    g.add_argument("--shard", help="i/n: this job makes batches i, i+n, ... of the n jobs")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--overwrite", action="store_true")
+    g.set_defaults(func=cmd_generate)
+
+    t = sub.add_parser("transfer", help="move elements of a reference (or a target emotion) into a piece")
+    t.add_argument("input")
+    t.add_argument("--reference", help="MIDI whose elements are taken")
+    _va_args(t, False)
+    t.add_argument("--elements", required=True, help="comma list: tempo,chord,beat,pitch,duration,velocity")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True)
+    t.add_argument("--overwrite", action="store_true")
+    t.set_defaults(func=cmd_transfer)
+
+    la = sub.add_parser("latents", help="per-element latent summary of MIDI files")
+    la.add_argument("files", nargs="+")
+    la.add_argument("--silhouette", action="store_true", help="also print the EMOPIA silhouette table")
+    la.set_defaults(func=cmd_latents)
+
+    ins = sub.add_parser("inspect", help="print a checkpoint's metadata")
+    ins.set_defaults(func=cmd_inspect)
+
+    d = sub.add_parser("data", help="dataset tools")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    st = dsub.add_parser("stats", help="token and note statistics per quadrant")
+    st.add_argument("--data", help="EMOPIA folder (default: $MUSER_DATA)")
+    st.add_argument("--cache", help="cache folder (default: $MUSER_CACHE or the user cache)")
+    st.set_defaults(func=cmd_data_stats)
+
+    from .train_pipeline import add_train_parser
+
+    add_train_parser(sub, cmd_train)
+    from .evaluate import add_parser as add_evaluate_parser
+
+    add_evaluate_parser(sub)
+    for name in ("generate", "transfer", "latents", "inspect"):
+        p = sub.choices[name]
+        p.add_argument("--checkpoint", help="checkpoint folder (default: the shipped model)")
+        if name != "inspect":
+            p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except MusERError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

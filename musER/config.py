@@ -1,0 +1,116 @@
+"""Frozen, validated configurations that travel inside checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .errors import ConfigError
+
+
+class _Config:
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+        return cls(**data)
+
+    def _positive(self, *names: str) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{type(self).__name__}.{name} must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class VQVAEConfig(_Config):
+    """Sizes of the element-regularised VQ-VAE (DESIGN 1). Defaults fit a 2-core CPU."""
+
+    d_encoder: int = 128
+    encoder_layers: int = 3
+    d_decoder: int = 192
+    decoder_layers: int = 3
+    heads: int = 4
+    d_element: int = 64
+    element_layers: int = 1  # 0 = per-step MLP element decoders (cheapest)
+    use_element_decoders: bool = True  # ablation "without TD": heads read the global decoder only
+    codebook: str = "product"  # "product": one codebook per element slice; "single": one over all dims
+    codebook_size: int = 128
+    commitment: float = 0.25
+    ema_decay: float = 0.99
+    dead_code_threshold: float = 0.5
+    use_regularizer: bool = True  # ablation "without MED"
+    regularizer_weight: float = 0.1
+    regularizer_net: str = "light"  # "light" (MLP per step) or "attention" (Transformer over time)
+    max_len: int = 1024
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        self._positive("d_encoder", "encoder_layers", "d_decoder", "decoder_layers", "heads",
+                       "d_element", "codebook_size", "max_len")
+        if self.codebook not in ("product", "single"):
+            raise ConfigError(f"VQVAEConfig.codebook must be 'product' or 'single', got {self.codebook!r}")
+        if self.regularizer_net not in ("light", "attention"):
+            raise ConfigError(f"VQVAEConfig.regularizer_net must be 'light' or 'attention', got {self.regularizer_net!r}")
+        if self.d_encoder % self.heads or self.d_decoder % self.heads:
+            raise ConfigError("model widths must be divisible by heads")
+
+
+@dataclass(frozen=True)
+class PriorConfig(_Config):
+    """Sizes of the emotion-conditioned prior over code tuples."""
+
+    d_model: int = 256
+    layers: int = 4
+    heads: int = 4
+    max_len: int = 1024
+    dropout: float = 0.1
+    condition_dropout: float = 0.1  # the share of steps trained unconditioned (for guidance)
+
+    def __post_init__(self) -> None:
+        self._positive("d_model", "layers", "heads", "max_len")
+        if self.d_model % self.heads:
+            raise ConfigError("PriorConfig.d_model must be divisible by heads")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """Optimisation settings (not stored as architecture; logged with the run)."""
+
+    epochs: int = 40
+    batch_size: int = 16
+    lr: float = 5e-4
+    warmup_steps: int = 200
+    grad_clip: float = 3.0
+    window: int = 640  # training crop in steps; generation continues past it
+    transpose: int = 5  # random transposition in [-transpose, transpose] semitones
+    patience: int = 6
+    seed: int = 0
+    max_minutes: float = 0.0  # 0 = no time limit
+
+    def __post_init__(self) -> None:
+        self._positive("epochs", "batch_size", "lr", "window")
+
+
+PRESETS = {
+    "tiny": (VQVAEConfig(d_encoder=32, encoder_layers=1, d_decoder=32, decoder_layers=1, heads=2,
+                         d_element=16, codebook_size=16, max_len=256),
+             PriorConfig(d_model=32, layers=1, heads=2, max_len=256)),
+    "default": (VQVAEConfig(), PriorConfig()),
+    # the paper's sizes (DESIGN 1), for a GPU
+    "paper": (VQVAEConfig(d_encoder=128, encoder_layers=8, d_decoder=256, decoder_layers=4, heads=8,
+                          d_element=256, element_layers=2, codebook="single", codebook_size=512,
+                          regularizer_net="attention"),
+              PriorConfig(d_model=256, layers=8, heads=8)),
+}
+
+
+def preset(name: str):
+    """(VQVAEConfig, PriorConfig) of a named preset."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name]

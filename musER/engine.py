@@ -1,0 +1,164 @@
+"""The torch side of the facade: a loaded VQ-VAE + prior and what they can do with pieces."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint
+from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
+from .errors import TokenizationError
+from .generation import SamplingSettings, decode_latents, generate_tokens
+from .piece import Piece
+from .tokenizer import decode_ids, encode_notes
+from .train import pick_device
+from .transfer_align import align_steps
+
+
+def beats_from_bars(bar_times: np.ndarray) -> np.ndarray:
+    """Four evenly spaced beats per bar (what the tokenizer reads back as the same bars)."""
+    bars = np.asarray(bar_times, dtype=float)
+    if len(bars) < 2:
+        return np.array([])
+    starts, lengths = bars[:-1], np.diff(bars)
+    beats = (starts[:, None] + lengths[:, None] * np.arange(4)[None] / 4).ravel()
+    return np.concatenate([beats, bars[-1:]])
+
+
+def end_on_held_chord(piece: Piece) -> Piece:
+    """A proper ending: the last onset group rings to the final bar line."""
+    if piece.n_notes and piece.n_bars:
+        last = piece.notes[:, 0] >= piece.notes[:, 0].max() - 1e-6
+        piece.notes[last, 1] = np.maximum(piece.notes[last, 1], piece.bar_times[-1])
+    return piece
+
+
+class Engine:
+    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device) -> None:
+        self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
+        self.window = int(meta["window"])
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "auto") -> Engine:
+        dev = pick_device(device)
+        return cls(*load_checkpoint(folder, dev), dev)
+
+    def info(self, folder: Path) -> dict:
+        params = sum(p.numel() for p in self.vqvae.parameters()) + sum(p.numel() for p in self.prior.parameters())
+        return {"name": Path(folder).name, "path": str(folder), "parameters": params,
+                "device": str(self.device), "trained_on": self.meta.get("training", {}).get("dataset", ""),
+                "licence": self.meta.get("licence", ""), "format_version": self.meta["format_version"]}
+
+    def _emotion(self, valence: float, arousal: float, n: int) -> torch.Tensor:
+        w = torch.tensor(quadrant_weights(valence, arousal), dtype=torch.float32)
+        return w[None].repeat(n, 1).to(self.device)
+
+    # -- generation ---------------------------------------------------------------------
+    def generate(self, request, progress=None, cancel: threading.Event | None = None) -> list[Piece]:
+        settings = SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
+                                    request.guidance)
+        ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(request.valence, request.arousal, request.n),
+                              request.bars, self.window, settings, request.seed, progress, cancel)
+        pieces = []
+        for i, seq in enumerate(ids):
+            piece = end_on_held_chord(decode_ids(seq, self.vocab, name=f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"))
+            piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
+            piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,
+                               "top_p": request.top_p, "guidance": request.guidance,
+                               "element_temperature": dict(request.element_temperature)})
+            pieces.append(piece)
+        return pieces
+
+    # -- encoding -------------------------------------------------------------------------
+    def encode_piece(self, piece: Piece) -> np.ndarray:
+        """Content steps (L, 8) of a piece (no emotion step, no EOS)."""
+        if not piece.n_notes:
+            raise TokenizationError(f"{piece.name}: the piece has no notes")
+        beats = beats_from_bars(piece.bar_times)
+        enc = encode_notes(piece.notes, self.vocab, beats if len(beats) >= 8 else None)
+        return enc.ids[1:-1]
+
+    @torch.no_grad()
+    def latents_of(self, content: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z_e, z_q, codes) of content steps, encoded in windows that start at bar lines."""
+        chunks = self._windows(content)
+        z_e, z_q, codes = [], [], []
+        for a, b in chunks:
+            x = torch.from_numpy(content[a:b]).long()[None].to(self.device)
+            valid = torch.ones(x.shape[:2], dtype=torch.bool, device=self.device)
+            e, q = self.vqvae.encode(x, valid)
+            z_e.append(e[0]); z_q.append(q.z_q[0]); codes.append(q.codes[0])
+        return torch.cat(z_e), torch.cat(z_q), torch.cat(codes)
+
+    def _windows(self, content: np.ndarray) -> list[tuple[int, int]]:
+        limit = self.window - 1
+        bar = self.vocab.id_of("beat", "bar")
+        bar_steps = [t for t in range(len(content)) if content[t, COLUMN["beat"]] == bar
+                     and content[t, COLUMN["type"]] == self.vocab.id_of("type", "metrical")]
+        out, start = [], 0
+        while start < len(content):
+            end = min(start + limit, len(content))
+            if end < len(content):  # cut at the last bar line inside the window
+                inside = [t for t in bar_steps if start < t <= end]
+                end = inside[-1] if inside else end
+            out.append((start, end))
+            start = end
+        return out
+
+    # -- transfer -------------------------------------------------------------------------
+    def transfer(self, source: Piece, elements: tuple[str, ...], reference: Piece | None,
+                 valence: float | None, arousal: float | None, seed: int, progress, cancel) -> Piece:
+        src = self.encode_piece(source)
+        if reference is None:
+            bars = int(np.sum(src[:, COLUMN["beat"]] == self.vocab.id_of("beat", "bar")))
+            settings = SamplingSettings()
+            ref_ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(valence, arousal, 1),
+                                      max(1, min(bars, 64)), self.window, settings, seed, None, cancel)[0]
+            ref = ref_ids[1:-1]
+        else:
+            ref = self.encode_piece(reference)
+        if valence is None or arousal is None:
+            valence, arousal = 0.0, 0.0  # reference only: a neutral emotion condition
+        _, zq_src, _ = self.latents_of(src)
+        _, zq_ref, _ = self.latents_of(ref)
+        match = align_steps(src, ref, self.vocab)
+        z = zq_src.clone()
+        has = torch.from_numpy(match >= 0).to(self.device)
+        idx = torch.from_numpy(np.maximum(match, 0)).to(self.device)
+        for e in elements:
+            sl = latent_slice(e)
+            z[has, sl] = zq_ref[idx[has], sl]
+        seq = decode_latents(self.vqvae, self.vocab, z[None], self._emotion(valence, arousal, 1), self.window,
+                             SamplingSettings(), seed, progress, cancel)[0]
+        piece = decode_ids(seq, self.vocab, name=f"{source.name}-{'+'.join(elements)}")
+        piece.valence, piece.arousal, piece.seed = valence, arousal, seed
+        piece.info.update({"transferred": list(elements), "source": source.name,
+                           "reference": reference.name if reference is not None else f"sampled v{valence:+.2f} a{arousal:+.2f}"})
+        return piece
+
+    # -- latent map -----------------------------------------------------------------------
+    def latent_vectors(self, pieces: list[Piece]) -> dict[str, np.ndarray]:
+        rows = []
+        for piece in pieces:
+            z_e, _, _ = self.latents_of(self.encode_piece(piece))
+            rows.append(z_e.mean(0).cpu().numpy())
+        stacked = np.stack(rows) if rows else np.zeros((0, 112))
+        return {e: stacked[:, latent_slice(e)] for e in ELEMENTS}
+
+    def latent_points(self, pieces: list[Piece]) -> dict[str, np.ndarray]:
+        vectors = self.latent_vectors(pieces)
+        proj = self.meta["reference_map"]["projection"]
+        return {e: (vectors[e] - np.asarray(proj[e]["mean"])) @ np.asarray(proj[e]["components"]).T for e in ELEMENTS}
+
+    def reference_map(self):
+        from .api import ReferenceMap
+        from .errors import CheckpointError
+
+        ref = self.meta.get("reference_map")
+        if not ref:
+            raise CheckpointError("this checkpoint has no reference latent map")
+        return ReferenceMap({e: np.asarray(ref["points"][e]) for e in ELEMENTS}, np.asarray(ref["quadrants"]),
+                            list(ref["names"]), ref.get("silhouette", {}))

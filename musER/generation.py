@@ -1,0 +1,276 @@
+"""Step-by-step generation: the prior picks each step's codes, the decoder turns them into a
+compound step, both with key/value caches. Also decoding of given codes (reconstruction and
+element transfer). Bars are counted as they are decoded, so length is asked in bars.
+
+Past the trained context (`window` steps) both models continue on a sliding window that
+restarts at a bar line half a window back, re-reading that context into fresh caches.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .elements import COLUMN, ELEMENTS, FAMILIES
+from .errors import Cancelled
+from .grammar import Grammar
+from .sampling import sample
+from .vocab import HALF_BAR_STEPS, Vocab
+
+TYPE_COL = COLUMN["type"]
+# sampling order inside a step: type decides which families apply; beat decides tempo vs chord
+DECODE_ORDER = ("type", "beat", "tempo", "chord", "pitch", "duration", "velocity")
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """Prior sampling (temperature, top-p, per-element multipliers, guidance) and decoder settings."""
+
+    temperature: float = 1.0
+    top_p: float = 0.9
+    element_temperature: dict[str, float] = field(default_factory=dict)
+    guidance: float = 1.0  # classifier-free guidance on the prior; 1 = plain conditional
+    decoder_temperature: float = 0.0  # 0 = most likely token given the codes
+
+
+@dataclass
+class SequenceState:
+    """Grammar and length bookkeeping of one sequence in the batch."""
+
+    tokens: list = field(default_factory=list)  # content steps, each (8,) ids
+    codes: list = field(default_factory=list)  # (G,) code ids per step
+    latents: list = field(default_factory=list)  # (112,) latent per step (what the decoder read)
+    prev_type: int | None = None
+    position: int | None = None
+    bars: int = 0
+    done: bool = False
+
+
+class StepDecoder:
+    """Runs the prior and the decoder one step at a time for a batch, with caches."""
+
+    def __init__(self, vqvae, prior, vocab: Vocab, emotion: torch.Tensor, window: int,
+                 settings: SamplingSettings, generator: torch.Generator) -> None:
+        self.vqvae, self.prior, self.vocab = vqvae, prior, vocab
+        self.grammar = Grammar(vocab)
+        self.emotion = emotion  # (B, 4)
+        self.window = window
+        self.settings = settings
+        self.gen = generator
+        self.device = emotion.device
+        self.type_masks: dict = {}
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        self.dec_caches = self.vqvae.decoder.new_caches()
+        self.prior_caches = self.prior.new_caches() if self.prior is not None else None
+        self.pos = 0
+
+    # -- prior ---------------------------------------------------------------------------
+    def _prior_hidden(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
+        if self.pos == 0:
+            dummy = torch.zeros(self.emotion.shape[0], 1, self.prior.groups, dtype=torch.long, device=self.device)
+            cond = self.emotion
+            if self.settings.guidance != 1.0:  # second half of the batch: unconditioned
+                cond = torch.cat([cond, torch.zeros_like(cond)])
+                dummy = torch.cat([dummy, dummy])
+            return self.prior.states(dummy, cond, 0, self.prior_caches)[:, -1]
+        codes = prev_codes[:, None]
+        if self.settings.guidance != 1.0:
+            codes = torch.cat([codes, codes])
+        return self.prior.states(codes, None, self.pos, self.prior_caches)[:, -1]
+
+    def sample_codes(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
+        h = self._prior_hidden(prev_codes)
+        b = self.emotion.shape[0]
+        chosen: dict[int, torch.Tensor] = {}
+        s = self.settings
+        for g in self.prior.order:
+            logits = self.prior.group_logits(h, {k: torch.cat([v, v]) if s.guidance != 1.0 else v
+                                                 for k, v in chosen.items()}, g)
+            if s.guidance != 1.0:
+                cond, uncond = logits[:b], logits[b:]
+                logits = uncond + s.guidance * (cond - uncond)
+            element = ELEMENTS[g] if self.prior.groups == len(ELEMENTS) else None
+            temp = s.temperature * s.element_temperature.get(element, 1.0)
+            chosen[g] = sample(logits, self.gen, temp, s.top_p)
+        return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
+
+    # -- decoder -------------------------------------------------------------------------
+    def decode_step(self, prev_tokens: torch.Tensor | None, z_step: torch.Tensor,
+                    states: list[SequenceState], may_end: list[bool]) -> torch.Tensor:
+        """One content step for every sequence from its latent (B, 112); returns (B, 8) ids."""
+        dec = self.vqvae.decoder
+        z = z_step[:, None]  # (B, 1, 112)
+        if self.pos == 0:
+            h = dec.emotion(self.emotion)[:, None]
+        else:
+            h = dec.embed(prev_tokens[:, None])
+        h = h + dec.pos(torch.tensor([self.pos], device=self.device))
+        g = dec.global_states(h, z, self.dec_caches["global"])
+        out = torch.zeros(len(states), len(FAMILIES), dtype=torch.long, device=self.device)
+        allowed = torch.from_numpy(np.stack([
+            self.grammar.allowed_types(st.prev_type, may_end[i]) for i, st in enumerate(states)])).to(self.device)
+        temp = self.settings.decoder_temperature
+        type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
+        out[:, TYPE_COL] = sample(type_logits, self.gen, temp, 0.9, allowed)
+        type_ids = out[:, TYPE_COL:TYPE_COL + 1]
+        logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
+        beat_allowed = torch.from_numpy(np.stack([
+            self.grammar.allowed_beats(st.prev_type, None, st.position) for st in states])).to(self.device)
+        out[:, COLUMN["beat"]] = sample(logits["beat"], self.gen, temp, 0.9, beat_allowed)
+        for family in ("tempo", "chord", "pitch", "duration", "velocity"):
+            masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
+                              for i in range(len(states))])
+            out[:, COLUMN[family]] = sample(logits[family], self.gen, temp, 0.9,
+                                            torch.from_numpy(masks).to(self.device))
+        metrical = self.grammar.metrical
+        out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
+        return out
+
+    def advance(self) -> None:
+        self.pos += 1
+
+    def reprime(self, states: list[SequenceState]) -> int:
+        """Slide the window: restart caches on the last half window, cut at a bar line."""
+        bar = self.vocab.id_of("beat", "bar")
+        keep = self.window // 2
+        n = len(states[0].tokens)
+        tokens = np.stack([np.stack(st.tokens) for st in states])  # (B, n, 8)
+        starts = [t for t in range(n - keep, n) if all(tokens[b, t, COLUMN["beat"]] == bar
+                                                         and tokens[b, t, TYPE_COL] == self.grammar.metrical
+                                                         for b in range(len(states)))]
+        start = starts[0] if starts else n - keep
+        x = torch.from_numpy(tokens[:, start:]).to(self.device)
+        z = torch.from_numpy(np.stack([np.stack(st.latents[start:]) for st in states])).to(self.device)
+        self._reset_caches()
+        dec = self.vqvae.decoder
+        h = dec.inputs(x, self.emotion)
+        g = dec.global_states(h, z, self.dec_caches["global"])
+        for e in ELEMENTS:
+            dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
+        if self.prior is not None:
+            cond = self.emotion
+            c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
+            if self.settings.guidance != 1.0:
+                cond, c = torch.cat([cond, torch.zeros_like(cond)]), torch.cat([c, c])
+            self.prior.states(c, cond, 0, self.prior_caches)
+        self.pos = x.shape[1]
+        return start
+
+
+def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, latent: np.ndarray,
+                 grammar: Grammar) -> None:
+    st.tokens.append(row)
+    st.codes.append(codes)
+    st.latents.append(latent)
+    kind = int(row[TYPE_COL])
+    if kind == grammar.eos:
+        st.done = True
+        return
+    if kind == grammar.metrical:
+        beat = int(row[COLUMN["beat"]])
+        if beat == grammar.bar:
+            st.bars += 1
+            st.position = None
+        else:
+            st.position = beat - grammar.bar - 1
+    st.prev_type = kind
+
+
+@torch.no_grad()
+def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int, window: int,
+                    settings: SamplingSettings, seed: int,
+                    progress: Callable[[int, int], None] | None = None,
+                    cancel: threading.Event | None = None) -> list[np.ndarray]:
+    """Sample len(emotion) pieces of `bars` bars; returns id arrays (emotion step first, EOS last)."""
+    gen = torch.Generator(device=emotion.device).manual_seed(seed)
+    n = emotion.shape[0]
+    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen)
+    states = [SequenceState() for _ in range(n)]
+    max_steps = bars * 160 + 16
+    prev_tokens, prev_codes = None, None
+    for step in range(max_steps):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("generation cancelled")
+        if dec.pos >= window:
+            dec.reprime(states)
+        codes = dec.sample_codes(prev_codes)
+        z = vqvae.quantizer.lookup(codes)
+        rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states])
+        rows_np, codes_np, z_np = rows.cpu().numpy(), codes.cpu().numpy(), z.cpu().numpy()
+        for i, st in enumerate(states):
+            if st.done:
+                continue
+            row = rows_np[i]
+            ends_here = _ends_piece(row, st, bars, dec.grammar)
+            if ends_here:
+                row = np.zeros_like(row)
+                row[TYPE_COL] = dec.grammar.eos
+            update_state(st, row, codes_np[i], z_np[i], dec.grammar)
+        rows = torch.from_numpy(np.stack([st.tokens[-1] for st in states])).to(emotion.device)
+        prev_tokens, prev_codes = rows, torch.from_numpy(np.stack([st.codes[-1] for st in states])).to(emotion.device)
+        dec.advance()
+        if progress:
+            progress(min(min(st.bars for st in states), bars), bars)
+        if all(st.done for st in states):
+            break
+    return [_finish(st, vocab, emotion_row) for st, emotion_row in zip(states, emotion.cpu().numpy())]
+
+
+def _ends_piece(row: np.ndarray, st: SequenceState, bars: int, grammar: Grammar) -> bool:
+    """Stop at the asked length: at the bar after the last one, or past the last bar's first half."""
+    if st.bars < bars:
+        return False
+    if row[TYPE_COL] == grammar.eos:
+        return True
+    if row[TYPE_COL] != grammar.metrical:
+        return False
+    beat = int(row[COLUMN["beat"]])
+    return beat == grammar.bar or (st.position is not None and beat - grammar.bar - 1 >= HALF_BAR_STEPS)
+
+
+def _finish(st: SequenceState, vocab: Vocab, emotion_w: np.ndarray) -> np.ndarray:
+    head = np.zeros(len(FAMILIES), dtype=np.int64)
+    head[TYPE_COL] = vocab.id_of("type", "emotion")
+    if emotion_w.sum() > 0:
+        head[COLUMN["emotion"]] = int(np.argmax(emotion_w)) + 1
+    body = [t for t in st.tokens if t[TYPE_COL] != vocab.id_of("type", "eos")]
+    eos = np.zeros(len(FAMILIES), dtype=np.int64)
+    eos[TYPE_COL] = vocab.id_of("type", "eos")
+    return np.stack([head, *body, eos])
+
+
+@torch.no_grad()
+def decode_latents(vqvae, vocab: Vocab, z: torch.Tensor, emotion: torch.Tensor, window: int,
+                   settings: SamplingSettings, seed: int,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None) -> list[np.ndarray]:
+    """Decode given latent sequences (B, L, 112) step by step under the grammar (reconstruction, transfer)."""
+    gen = torch.Generator(device=emotion.device).manual_seed(seed)
+    dec = StepDecoder(vqvae, None, vocab, emotion, window, settings, gen)
+    states = [SequenceState() for _ in range(z.shape[0])]
+    prev = None
+    length = z.shape[1]
+    for t in range(length):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("decoding cancelled")
+        if dec.pos >= window:
+            dec.reprime(states)
+        rows = dec.decode_step(prev, z[:, t], states, [t >= length - 1] * len(states))
+        rows_np, z_np = rows.cpu().numpy(), z[:, t].cpu().numpy()
+        for i, st in enumerate(states):
+            if not st.done:
+                update_state(st, rows_np[i], None, z_np[i], dec.grammar)
+            else:  # keep the bookkeeping aligned with the latents
+                st.tokens.append(st.tokens[-1])
+                st.latents.append(z_np[i])
+        prev = torch.from_numpy(np.stack([st.tokens[-1] for st in states])).to(emotion.device)
+        dec.advance()
+        if progress:
+            progress(t + 1, length)
+    return [_finish(st, vocab, e) for st, e in zip(states, emotion.cpu().numpy())]

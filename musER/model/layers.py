@@ -1,0 +1,80 @@
+"""Pre-norm Transformer blocks on scaled_dot_product_attention, with a key/value cache.
+
+Pure PyTorch so nothing compiled has to ship; the same weights run on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class KVCache:
+    """Keys and values of past steps for one attention module: (B, H, T, Dh) each."""
+
+    def __init__(self) -> None:
+        self.k: torch.Tensor | None = None
+        self.v: torch.Tensor | None = None
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.k = k if self.k is None else torch.cat([self.k, k], dim=2)
+        self.v = v if self.v is None else torch.cat([self.v, v], dim=2)
+        return self.k, self.v
+
+
+class Attention(nn.Module):
+    """Multi-head attention; `memory` None = self-attention."""
+
+    def __init__(self, d_model: int, heads: int, dropout: float, d_memory: int | None = None) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(d_model, d_model)
+        self.kv = nn.Linear(d_memory or d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape  # (B, T, D) -> (B, H, T, D/H)
+        return x.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None, causal: bool = False,
+                cache: KVCache | None = None) -> torch.Tensor:
+        source = x if memory is None else memory
+        q = self._split(self.q(x))
+        k, v = (self._split(t) for t in self.kv(source).chunk(2, dim=-1))
+        if cache is not None:  # incremental decoding: x holds the newest step, or a whole prefix
+            causal = causal and cache.k is None
+            k, v = cache.append(k, v)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                           dropout_p=0.0)  # attention dropout forces the slow math kernel on CPU
+        b, h, t, dh = y.shape
+        return self.out(y.transpose(1, 2).reshape(b, t, h * dh))
+
+
+class Block(nn.Module):
+    """Self-attention (+ optional cross-attention to a memory) + feed-forward, pre-norm."""
+
+    def __init__(self, d_model: int, heads: int, dropout: float, d_memory: int | None = None) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = Attention(d_model, heads, dropout)
+        self.cross = Attention(d_model, heads, dropout, d_memory) if d_memory else None
+        self.norm_cross = nn.LayerNorm(d_model) if d_memory else None
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(),
+                                nn.Linear(4 * d_model, d_model), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor, causal: bool = True, pad_mask: torch.Tensor | None = None,
+                memory: torch.Tensor | None = None, caches: tuple[KVCache, KVCache] | None = None) -> torch.Tensor:
+        self_cache, cross_cache = caches if caches else (None, None)
+        x = x + self.attn(self.norm1(x), mask=pad_mask, causal=causal, cache=self_cache)
+        if self.cross is not None:
+            # causal cross-attention: step t sees latents 0..t, so codes can be decoded as they arrive
+            x = x + self.cross(self.norm_cross(x), memory=memory, causal=True, cache=cross_cache)
+        return x + self.ff(self.norm2(x))
+
+
+def new_caches(blocks: nn.ModuleList) -> list[tuple[KVCache, KVCache]]:
+    return [(KVCache(), KVCache()) for _ in blocks]

@@ -1,0 +1,66 @@
+"""Step alignment for element transfer: match steps by bar and position, not by raw index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .elements import COLUMN
+from .vocab import Vocab
+
+
+def step_keys(content: np.ndarray, vocab: Vocab) -> list[tuple[str, int, int, int]]:
+    """(kind, bar, position, rank) of every content step; rank counts notes at one position."""
+    bar_id, metrical, note = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical"), vocab.id_of("type", "note")
+    keys, bar, pos, rank = [], -1, -1, 0
+    for row in content:
+        kind = int(row[COLUMN["type"]])
+        if kind == metrical and row[COLUMN["beat"]] == bar_id:
+            bar, pos = bar + 1, -1
+            keys.append(("bar", bar, -1, 0))
+        elif kind == metrical:
+            pos, rank = int(row[COLUMN["beat"]]) - bar_id - 1, 0
+            keys.append(("pos", bar, pos, 0))
+        elif kind == note:
+            keys.append(("note", bar, pos, rank))
+            rank += 1
+        else:
+            keys.append(("other", bar, pos, 0))
+    return keys
+
+
+def align_steps(source: np.ndarray, reference: np.ndarray, vocab: Vocab) -> np.ndarray:
+    """For each source step, the index of the reference step at the same musical place, or -1.
+
+    Bars of a shorter reference repeat; a position missing in the reference bar takes the
+    nearest one; a note takes the note of the same rank (cycling) at that position.
+    """
+    ref_keys = step_keys(reference, vocab)
+    n_ref_bars = max((k[1] for k in ref_keys), default=-1) + 1
+    bars: dict[int, int] = {}
+    positions: dict[int, dict[int, int]] = {}
+    notes: dict[tuple[int, int], list[int]] = {}
+    for i, (kind, bar, pos, _) in enumerate(ref_keys):
+        if kind == "bar":
+            bars[bar] = i
+        elif kind == "pos":
+            positions.setdefault(bar, {})[pos] = i
+        elif kind == "note":
+            notes.setdefault((bar, pos), []).append(i)
+    out = np.full(len(source), -1, dtype=np.int64)
+    if n_ref_bars == 0:
+        return out
+    for t, (kind, bar, pos, rank) in enumerate(step_keys(source, vocab)):
+        rb = bar % n_ref_bars if bar >= 0 else -1
+        if kind == "bar":
+            out[t] = bars.get(rb, -1)
+            continue
+        candidates = positions.get(rb, {})
+        if kind not in ("pos", "note") or not candidates:
+            continue
+        nearest = min(candidates, key=lambda p: (abs(p - pos), p))
+        if kind == "pos":
+            out[t] = candidates[nearest]
+        else:
+            played = notes.get((rb, nearest), [])
+            out[t] = played[rank % len(played)] if played else -1
+    return out
