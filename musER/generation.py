@@ -62,7 +62,7 @@ class StepDecoder:
         self.settings = settings
         self.gen = generator
         self.device = emotion.device
-        self.type_masks: dict = {}
+        self.window_start = 0
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -71,18 +71,21 @@ class StepDecoder:
         self.pos = 0
 
     # -- prior ---------------------------------------------------------------------------
-    def _prior_hidden(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
-        if self.pos == 0:
-            dummy = torch.zeros(self.emotion.shape[0], 1, self.prior.groups, dtype=torch.long, device=self.device)
-            cond = self.emotion
-            if self.settings.guidance != 1.0:  # second half of the batch: unconditioned
-                cond = torch.cat([cond, torch.zeros_like(cond)])
-                dummy = torch.cat([dummy, dummy])
-            return self.prior.states(dummy, cond, 0, self.prior_caches)[:, -1]
-        codes = prev_codes[:, None]
+    def _prior_condition(self) -> torch.Tensor:
+        """(B, 4) emotion weights; with guidance, a second, unconditioned half of the batch."""
         if self.settings.guidance != 1.0:
-            codes = torch.cat([codes, codes])
-        return self.prior.states(codes, None, self.pos, self.prior_caches)[:, -1]
+            return torch.cat([self.emotion, torch.zeros_like(self.emotion)])
+        return self.emotion
+
+    def _prior_hidden(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
+        cond = self._prior_condition()
+        if self.pos == 0:
+            codes = torch.zeros(cond.shape[0], 1, self.prior.groups, dtype=torch.long, device=self.device)
+        else:
+            codes = prev_codes[:, None]
+            if self.settings.guidance != 1.0:
+                codes = torch.cat([codes, codes])
+        return self.prior.states(codes, cond, self.pos, self.prior_caches)[:, -1]
 
     def sample_codes(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
         h = self._prior_hidden(prev_codes)
@@ -135,16 +138,18 @@ class StepDecoder:
     def advance(self) -> None:
         self.pos += 1
 
-    def reprime(self, states: list[SequenceState]) -> int:
-        """Slide the window: restart caches on the last half window, cut at a bar line."""
-        bar = self.vocab.id_of("beat", "bar")
-        keep = self.window // 2
+    def reprime(self, states: list[SequenceState], start: int | None = None) -> int:
+        """Restart the caches on tokens[start:]; by default slide the window to the last
+        half window, cut at a bar line shared by the whole batch."""
         n = len(states[0].tokens)
         tokens = np.stack([np.stack(st.tokens) for st in states])  # (B, n, 8)
-        starts = [t for t in range(n - keep, n) if all(tokens[b, t, COLUMN["beat"]] == bar
-                                                         and tokens[b, t, TYPE_COL] == self.grammar.metrical
-                                                         for b in range(len(states)))]
-        start = starts[0] if starts else n - keep
+        if start is None:
+            bar, keep = self.vocab.id_of("beat", "bar"), self.window // 2
+            starts = [t for t in range(n - keep, n) if all(tokens[b, t, COLUMN["beat"]] == bar
+                                                             and tokens[b, t, TYPE_COL] == self.grammar.metrical
+                                                             for b in range(len(states)))]
+            start = starts[0] if starts else n - keep
+        self.window_start = start
         x = torch.from_numpy(tokens[:, start:]).to(self.device)
         z = torch.from_numpy(np.stack([np.stack(st.latents[start:]) for st in states])).to(self.device)
         self._reset_caches()
@@ -154,11 +159,10 @@ class StepDecoder:
         for e in ELEMENTS:
             dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
-            cond = self.emotion
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
             if self.settings.guidance != 1.0:
-                cond, c = torch.cat([cond, torch.zeros_like(cond)]), torch.cat([c, c])
-            self.prior.states(c, cond, 0, self.prior_caches)
+                c = torch.cat([c, c])
+            self.prior.states(c, self._prior_condition(), 0, self.prior_caches)
         self.pos = x.shape[1]
         return start
 
@@ -186,8 +190,11 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
 def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int, window: int,
                     settings: SamplingSettings, seed: int,
                     progress: Callable[[int, int], None] | None = None,
-                    cancel: threading.Event | None = None) -> list[np.ndarray]:
-    """Sample len(emotion) pieces of `bars` bars; returns id arrays (emotion step first, EOS last)."""
+                    cancel: threading.Event | None = None, use_cache: bool = True) -> list[np.ndarray]:
+    """Sample len(emotion) pieces of `bars` bars; returns id arrays (emotion step first, EOS last).
+
+    use_cache=False recomputes the whole context at every step (the reference's way; for benchmarks).
+    """
     gen = torch.Generator(device=emotion.device).manual_seed(seed)
     n = emotion.shape[0]
     dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen)
@@ -199,6 +206,8 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
             raise Cancelled("generation cancelled")
         if dec.pos >= window:
             dec.reprime(states)
+        elif not use_cache and dec.pos > 0:
+            dec.reprime(states, dec.window_start)
         codes = dec.sample_codes(prev_codes)
         z = vqvae.quantizer.lookup(codes)
         rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states])

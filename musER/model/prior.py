@@ -49,14 +49,15 @@ class Prior(nn.Module):
         """Hidden states predicting codes[:, t] from codes[:, :t]; codes (B, T, G) -> (B, T, d).
 
         With caches, `codes` holds only the inputs not yet seen (the previous step's codes),
-        and `start` is the position of the first of them.
+        and `start` is the position of the first of them. The condition opens the sequence and
+        is also added at every step, so it does not fade over a long piece.
         """
+        cond = self.condition(emotion)[:, None]  # (B, 1, d)
         if start == 0:
-            cond = self.condition(emotion)[:, None]
             h = torch.cat([cond, self.embed_codes(codes[:, :-1])], 1) if codes.shape[1] > 1 else cond
         else:
             h = self.embed_codes(codes)
-        h = h + self.pos(torch.arange(start, start + h.shape[1], device=h.device))
+        h = h + cond + self.pos(torch.arange(start, start + h.shape[1], device=h.device))
         for j, block in enumerate(self.blocks):
             h = block(h, causal=True, caches=caches[j] if caches else None)
         return self.norm(h)

@@ -62,7 +62,8 @@ class EMAQuantizer(nn.Module):
         onehot = F.one_hot(codes[valid], self.size).float()  # (N, G, K)
         probs = onehot.mean(0)
         perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum(-1))
-        z_q = z_e + (z_q - z_e).detach()  # straight-through
+        if self.training:
+            z_q = z_e + (z_q - z_e).detach()  # straight-through gradient to the encoder
         return QuantizerOutput(z_q, codes, commitment, perplexity)
 
     @torch.no_grad()

@@ -1,0 +1,73 @@
+"""Slider response: sweep arousal (valence 0) and valence (arousal 0), measure the music.
+
+    python bench/emotion_sweep.py [--checkpoint DIR] [--n 8] [--bars 8]
+
+Arousal should drive density and loudness, valence the major/minor strength; Spearman
+correlations are computed over all pieces (and over the per-setting means).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
+
+from musER.api import GenerationRequest, MusER  # noqa: E402
+from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier  # noqa: E402
+from musER.metrics import piece_metrics  # noqa: E402
+
+LEVELS = (-1.0, -0.5, 0.0, 0.5, 1.0)
+
+
+def sweep(model: MusER, axis: str, n: int, bars: int, guidance: float, clf) -> list[dict]:
+    rows = []
+    for k, level in enumerate(LEVELS):
+        va = {"valence": 0.0, "arousal": 0.0, axis: level}
+        pieces = model.generate(GenerationRequest(**va, bars=bars, n=n, seed=100 + k, guidance=guidance))
+        probs = clf._probas(clf.features(pieces)) if clf else None
+        for i, piece in enumerate(pieces):
+            m = piece_metrics(piece)
+            rows.append({"level": level, "notes_per_s": m["notes_per_second"], "velocity": m["mean_velocity"],
+                         "major_minor": m["major_minor_strength"],
+                         "p_arousal": float(probs[1][i]) if probs else np.nan,
+                         "p_valence": float(probs[2][i]) if probs else np.nan})
+    return rows
+
+
+def report(axis: str, rows: list[dict], keys: list[str]) -> None:
+    levels = np.array([r["level"] for r in rows])
+    print(f"\n{axis} sweep (valence/arousal other axis = 0), {len(rows)} pieces")
+    print("| " + axis + " | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    for level in LEVELS:
+        sel = [r for r in rows if r["level"] == level]
+        print(f"| {level:+.1f} | " + " | ".join(f"{np.mean([r[k] for r in sel]):.3f}" for k in keys) + " |")
+    for k in keys:
+        values = np.array([r[k] for r in rows])
+        means = [np.mean(values[levels == lv]) for lv in LEVELS]
+        print(f"Spearman({axis}, {k}): pieces {spearmanr(levels, values)[0]:+.3f}, "
+              f"setting means {spearmanr(LEVELS, means)[0]:+.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--bars", type=int, default=8)
+    ap.add_argument("--guidance", type=float, default=1.0)
+    args = ap.parse_args()
+    model = MusER.load(args.checkpoint)
+    clf = EmotionClassifier.load(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None
+    report("arousal", sweep(model, "arousal", args.n, args.bars, args.guidance, clf),
+           ["notes_per_s", "velocity", "p_arousal"])
+    report("valence", sweep(model, "valence", args.n, args.bars, args.guidance, clf),
+           ["major_minor", "p_valence"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Generation speed on this machine: real-time factor with and without the key/value cache.
+
+    python bench/generation_speed.py [--checkpoint DIR] [--bars 16] [--repeats 2]
+
+Real-time factor = seconds of music produced per second of compute. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from musER.api import GenerationRequest, MusER  # noqa: E402
+from musER.engine import end_on_held_chord  # noqa: E402
+from musER.generation import SamplingSettings, generate_tokens  # noqa: E402
+from musER.tokenizer import decode_ids  # noqa: E402
+
+
+def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int) -> tuple[float, float]:
+    """(compute seconds, music seconds) for one batch."""
+    engine = model._engine
+    start = time.perf_counter()
+    seqs = generate_tokens(engine.vqvae, engine.prior, engine.vocab, engine._emotion(0.5, 0.5, batch), bars,
+                           engine.window, SamplingSettings(), seed, use_cache=use_cache)
+    spent = time.perf_counter() - start
+    music = sum(end_on_held_chord(decode_ids(s, engine.vocab)).seconds for s in seqs)
+    return spent, music
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = MusER.load(args.checkpoint)
+    model.generate(GenerationRequest(bars=1))  # warm-up
+    rows = []
+    for batch in (1, 8):
+        for use_cache in (True, False):
+            if not use_cache and batch == 8:
+                continue  # the uncached path is compared at batch 1 only (it is slow)
+            spent = music = 0.0
+            for r in range(args.repeats if use_cache else 1):
+                s, m = run(model, args.bars, batch, use_cache, seed=r)
+                spent, music = spent + s, music + m
+            rows.append((batch, "yes" if use_cache else "no", spent, music, music / spent))
+    print(f"| batch | cache | compute s | music s | real-time factor |  ({args.bars} bars, {torch.get_num_threads()} threads)")
+    print("|---|---|---|---|---|")
+    for batch, cache, spent, music, rtf in rows:
+        print(f"| {batch} | {cache} | {spent:.1f} | {music:.1f} | {rtf:.1f}x |")
+    cached = next(r for r in rows if r[0] == 1 and r[1] == "yes")
+    uncached = next(r for r in rows if r[0] == 1 and r[1] == "no")
+    print(f"\ncache speed-up at batch 1 (seconds of music per compute second): {cached[4] / uncached[4]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The headless command line, in-process: files, manifest, overwrite protection, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+
+from musER.cli import main
+from musER.testing import synthetic_piece
+
+
+def test_generate_writes_midi_and_manifest(tiny_ckpt, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["generate", "--quadrant", "Q3", "-n", "3", "--bars", "2", "--batch", "2", "--seed", "7",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(out)])
+    assert code == 0
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert [r["file"] for r in rows] == ["Q3_0001.mid", "Q3_0002.mid", "Q3_0003.mid"]
+    assert {r["quadrant"] for r in rows} == {"Q3"} and rows[0]["valence"] == "-1.0"
+    assert all((out / r["file"]).stat().st_size > 0 for r in rows)
+    # the same command again needs --overwrite
+    assert main(["generate", "--quadrant", "Q3", "-n", "3", "--bars", "2", "--checkpoint", str(tiny_ckpt),
+                 "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_shards_split_the_batches(tiny_ckpt, tmp_path):
+    out = tmp_path / "sharded"
+    for shard in ("0/2", "1/2"):
+        assert main(["generate", "--valence", "0.2", "--arousal", "0.9", "-n", "3", "--bars", "1", "--batch", "1",
+                     "--shard", shard, "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.mid")) == ["Q1_0001.mid", "Q1_0002.mid", "Q1_0003.mid"]
+    assert (out / "manifest-0of2.csv").is_file() and (out / "manifest-1of2.csv").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--valence", "2", "--arousal", "0"], "valence must be in"),
+    (["--valence", "0.5"], "both --valence and --arousal"),
+    (["--quadrant", "Q5"], "unknown quadrant"),
+    (["--quadrant", "Q1", "--bars", "100"], "bars must be"),
+    (["--quadrant", "Q1", "--shard", "3/2"], "--shard"),
+])
+def test_generate_rejects_bad_arguments(tiny_ckpt, tmp_path, capsys, args, message):
+    assert main(["generate", *args, "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert main(["generate", "--quadrant", "Q1", "--checkpoint", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_folder(tiny_ckpt, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["generate", "--quadrant", "Q1", "--checkpoint", str(tiny_ckpt), "--out", str(locked / "x")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_output_under_a_file_is_a_clear_error(tiny_ckpt, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["generate", "--quadrant", "Q1", "--checkpoint", str(tiny_ckpt), "--out", str(blocker / "sub")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_transfer_command(tiny_ckpt, tmp_path, capsys):
+    src = synthetic_piece(1).save_midi(tmp_path / "in.mid")
+    ref = synthetic_piece(2).save_midi(tmp_path / "ref.mid")
+    out = tmp_path / "res.mid"
+    assert main(["transfer", str(src), "--reference", str(ref), "--elements", "velocity,duration",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 0
+    assert out.is_file()
+    assert main(["transfer", str(src), "--valence", "1", "--arousal", "1", "--elements", "velocity",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 2  # exists
+    assert main(["transfer", str(src), "--elements", "colour", "--valence", "0", "--arousal", "0",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path / "o.mid")]) == 2
+    assert "unknown element" in capsys.readouterr().err
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"\x00\x01")
+    assert main(["transfer", str(bad), "--quadrant", "Q2", "--elements", "pitch",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path / "b.mid")]) == 2
+
+
+def test_latents_and_inspect(tiny_ckpt, tmp_path, capsys):
+    src = synthetic_piece(1).save_midi(tmp_path / "in.mid")
+    assert main(["latents", str(src), "--silhouette", "--checkpoint", str(tiny_ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "pitch_x" in out and "silhouette" in out
+    assert main(["inspect", "--checkpoint", str(tiny_ckpt)]) == 0
+    assert '"format_version": 1' in capsys.readouterr().out
