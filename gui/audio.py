@@ -1,0 +1,136 @@
+"""Render a piece to audio (Qt-free): FluidSynth with pretty_midi's soundfont when present,
+else a small additive piano synthesiser (decaying, slightly inharmonic partials whose
+brightness and level follow velocity). Also writes WAV files atomically.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from musER.errors import MusERError
+from musER.piece import Piece
+
+SAMPLE_RATE = 44_100
+RELEASE_S = 0.5  # tail after the last note so the final chord rings out
+_ATTACK_S = 0.004
+_DAMP_S = 0.06  # time constant of the damper after a key is released
+
+
+def rendered_length(piece: Piece, sample_rate: int = SAMPLE_RATE) -> int:
+    """Number of samples ``render`` returns for a piece."""
+    return int(round((piece.seconds + RELEASE_S) * sample_rate))
+
+
+def fluidsynth_available() -> bool:
+    """True when pyfluidsynth and libfluidsynth can be loaded."""
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth; fails if libfluidsynth is missing)
+    except Exception:  # ImportError, OSError from the C library loader
+        return False
+    return True
+
+
+def render(piece: Piece, sample_rate: int = SAMPLE_RATE, engine: str = "auto") -> np.ndarray:
+    """Mono float32 audio in [-1, 1] of exactly ``rendered_length(piece)`` samples.
+
+    ``engine`` is "auto", "fluidsynth" or "additive".
+    """
+    n = rendered_length(piece, sample_rate)
+    use_fs = engine == "fluidsynth" or (engine == "auto" and fluidsynth_available())
+    audio = _render_fluidsynth(piece, sample_rate) if use_fs else synthesize(piece.notes, n, sample_rate)
+    out = np.zeros(n, dtype=np.float32)
+    out[: min(n, len(audio))] = audio[:n]
+    peak = float(np.abs(out).max()) if n else 0.0
+    return out / peak * 0.9 if peak > 0.9 else out
+
+
+def _render_fluidsynth(piece: Piece, sample_rate: int) -> np.ndarray:
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0, name="Piano")
+    for onset, offset, pitch, vel in piece.notes:
+        inst.notes.append(pretty_midi.Note(int(np.clip(vel, 1, 127)), int(pitch), float(onset), float(offset)))
+    pm.instruments.append(inst)
+    return pm.fluidsynth(fs=sample_rate).astype(np.float32)
+
+
+def synthesize(notes: np.ndarray, n_samples: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Additive piano: mix one cached tone per note, cut by a damper at the note's offset."""
+    out = np.zeros(n_samples, dtype=np.float32)
+    damp = int(_DAMP_S * 5 * sample_rate)
+    for onset, offset, pitch, vel in np.asarray(notes, dtype=float).reshape(-1, 4):
+        start = int(round(onset * sample_rate))
+        if start >= n_samples:
+            continue
+        v = float(np.clip(vel, 1, 127)) / 127.0
+        soft, bright = _tones(int(pitch), sample_rate)
+        held = max(int(round((offset - onset) * sample_rate)), 1)
+        length = min(len(soft), held + damp, n_samples - start)
+        sound = (1 - v) * soft[:length] + v * bright[:length]
+        if length > held:
+            sound[held:] *= np.exp(-np.arange(length - held) / (_DAMP_S * sample_rate)).astype(np.float32)
+        out[start : start + length] += (0.05 + 0.25 * v**1.5) * sound
+    return out
+
+
+@functools.lru_cache(maxsize=128)
+def _tones(pitch: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """A struck string at full strength, (soft, bright) timbres: inharmonic partials with a
+    two-stage decay that gets faster for higher partials and higher notes."""
+    f0 = 440.0 * 2 ** ((pitch - 69) / 12)
+    seconds = 1.0 + 2.0 * float(np.clip((108 - pitch) / 87, 0, 1))
+    t = np.arange(int(seconds * sample_rate), dtype=np.float32) / sample_rate
+    inharm = 1e-4 * 2 ** ((pitch - 60) / 24)
+    rate = 0.8 + f0 / 500
+    fast, slow = np.exp(-3 * rate * t), np.exp(-0.4 * rate * t)
+    fast_step, slow_step = np.exp(-1.05 * rate * t), np.exp(-0.14 * rate * t)
+    soft, bright = np.zeros_like(t), np.zeros_like(t)
+    for k in range(1, 11):
+        fk = k * f0 * np.sqrt(1 + inharm * k * k)
+        if fk > 0.45 * sample_rate:
+            break
+        partial = (0.7 * fast + 0.3 * slow) * np.sin(np.float32(2 * np.pi * fk) * t + 0.3 * k)
+        soft += k**-1.8 * partial
+        bright += k**-0.9 * partial
+        fast *= fast_step  # rate grows by 35 % of the fundamental's rate per partial
+        slow *= slow_step
+    out = []
+    for tone in (soft, bright):
+        tone *= np.minimum(t / _ATTACK_S, 1.0)
+        tone /= max(float(np.abs(tone).max()), 1e-9)
+        tone.setflags(write=False)
+        out.append(tone)
+    return out[0], out[1]
+
+
+def to_pcm16(audio: np.ndarray) -> bytes:
+    """Little-endian 16-bit PCM bytes of float audio in [-1, 1]."""
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
+              overwrite: bool = False) -> Path:
+    """Write mono 16-bit WAV atomically; refuses to replace a file unless asked."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise MusERError(f"{path} exists; choose another name or confirm replacing it")
+    fd, tmp = tempfile.mkstemp(suffix=".wav.part", dir=path.parent)
+    os.close(fd)
+    try:
+        with wave.open(tmp, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sample_rate)
+            w.writeframes(to_pcm16(audio))
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MusERError(f"could not write {path}: {exc.strerror or exc}") from None
+    return path

@@ -1,0 +1,1 @@
+"""Widgets of the main window: each draws the data it is given and emits intents."""

@@ -1,0 +1,147 @@
+"""Compose controls: emotion, length, variations, temperatures (overall and, under
+"Advanced", per element), seed, and Generate / Cancel with progress."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musER.elements import ELEMENTS
+
+from ..settings import Settings
+from .va_pad import EmotionPicker
+
+MAX_SEED = 2**31 - 1
+
+
+def _double_spin(low: float, high: float, step: float, value: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setDecimals(2)
+    spin.setValue(value)
+    return spin
+
+
+class ComposePanel(QWidget):
+    """Builds the fields of a ``GenerationRequest``; emits intents, runs nothing."""
+
+    generate_clicked = Signal()
+    cancel_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.emotion = EmotionPicker()
+        self.bars = QSpinBox()
+        self.bars.setRange(1, 64)
+        self.variations = QSpinBox()
+        self.variations.setRange(1, 16)
+        self.temperature = _double_spin(0.1, 3.0, 0.05, 1.0)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, MAX_SEED)
+        dice = QPushButton("Random")
+        dice.setToolTip("A random seed")
+        dice.clicked.connect(lambda: self.seed.setValue(random.randint(0, MAX_SEED)))
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        form = QFormLayout()
+        form.addRow("Length (bars)", self.bars)
+        form.addRow("Variations", self.variations)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Seed", seed_row)
+
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced: temperature per element")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced = QWidget()
+        grid = QGridLayout(self.advanced)
+        grid.setContentsMargins(12, 0, 0, 0)
+        self.element_temperature = {e: _double_spin(0.1, 5.0, 0.1, 1.0) for e in ELEMENTS}
+        for i, (element, spin) in enumerate(self.element_temperature.items()):
+            spin.setToolTip(f"multiplies the {element} decoder's temperature")
+            grid.addWidget(QLabel(element), i // 2, 2 * (i % 2))
+            grid.addWidget(spin, i // 2, 2 * (i % 2) + 1)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self._show_advanced(False)
+
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.generate_button.clicked.connect(self.generate_clicked)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.emotion, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        self.set_state(model_ready=False, busy=False)
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def request_fields(self) -> dict[str, Any]:
+        """Keyword arguments of ``musER.api.GenerationRequest``."""
+        valence, arousal = self.emotion.value()
+        return {
+            "valence": valence, "arousal": arousal, "bars": self.bars.value(),
+            "n": self.variations.value(), "seed": self.seed.value(),
+            "temperature": self.temperature.value(),
+            "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
+        }
+
+    def set_state(self, model_ready: bool, busy: bool) -> None:
+        """Enable Generate when the model is loaded and idle; Cancel while busy."""
+        self.generate_button.setEnabled(model_ready and not busy)
+        self.cancel_button.setEnabled(busy)
+        if not busy:
+            self.progress.reset()
+
+    def set_progress(self, done: int, total: int) -> None:
+        """Show worker progress."""
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def apply_settings(self, s: Settings) -> None:
+        """Fill the controls from saved settings."""
+        self.emotion.set_value(s.valence, s.arousal)
+        self.bars.setValue(s.bars)
+        self.variations.setValue(s.variations)
+        self.seed.setValue(s.seed)
+        self.temperature.setValue(s.temperature)
+        for e, spin in self.element_temperature.items():
+            spin.setValue(s.element_temperature.get(e, 1.0))
+        self.advanced_toggle.setChecked(s.advanced_open)
+
+    def store_settings(self, s: Settings) -> None:
+        """Copy the controls into settings."""
+        s.valence, s.arousal = self.emotion.value()
+        s.bars, s.variations, s.seed = self.bars.value(), self.variations.value(), self.seed.value()
+        s.temperature = self.temperature.value()
+        s.element_temperature = {e: spin.value() for e, spin in self.element_temperature.items()}
+        s.advanced_open = self.advanced_toggle.isChecked()
