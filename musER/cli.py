@@ -73,28 +73,35 @@ def _shard(text: str | None) -> tuple[int, int]:
 
 
 def cmd_generate(args) -> int:
+    shard, shards = _shard(args.shard)
+    out = _writable_dir(Path(args.out))
+    rows = generate_into(args, out, shard, shards)
+    manifest = out / ("manifest.csv" if shards == 1 else f"manifest-{shard}of{shards}.csv")
+    _write_csv(manifest, rows)
+    print(f"wrote {len(rows)} piece(s) and {manifest}")
+    return 0
+
+
+def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict]:
+    """Compose args.n pieces into `out` (this shard's batches); returns manifest rows."""
     from tqdm import tqdm
 
     from .api import GenerationRequest, MusER
     from .elements import va_to_quadrant
 
     valence, arousal = _resolve_va(args)
-    shard, shards = _shard(args.shard)
-    out = _writable_dir(Path(args.out))
     quadrant = va_to_quadrant(valence, arousal).name
     names = [f"{quadrant}_{i + 1:04d}.mid" for i in range(args.n)]
     batches = [list(range(s, min(s + args.batch, args.n))) for s in range(0, args.n, args.batch)]
-    mine = [b for k, b in enumerate(batches) if k % shards == shard]
+    mine = [(k, b) for k, b in enumerate(batches) if k % shards == shard]
     if not args.overwrite:
-        clash = [names[i] for b in mine for i in b if (out / names[i]).exists()]
+        clash = [names[i] for _, b in mine for i in b if (out / names[i]).exists()]
         if clash:
             raise MusERError(f"{out / clash[0]} exists ({len(clash)} file(s)); pass --overwrite to replace")
     model = MusER.load(args.checkpoint, args.device)
     rows = []
-    bar = tqdm(total=sum(len(b) for b in mine) * args.bars, unit="bar", file=sys.stderr, desc="generating")
-    for k, batch in enumerate(batches):
-        if k % shards != shard:
-            continue
+    bar = tqdm(total=sum(len(b) for _, b in mine) * args.bars, unit="bar", file=sys.stderr, desc=quadrant)
+    for k, batch in mine:
         request = GenerationRequest(valence, arousal, args.bars, len(batch), args.seed + k, args.temperature,
                                     args.top_p, _element_temperatures(args.element_temperature), args.guidance)
         done = [0]
@@ -103,17 +110,14 @@ def cmd_generate(args) -> int:
             bar.update((step - done[0]) * size)
             done[0] = step
 
-        for i, piece in zip(batch, MusER.generate(model, request, progress)):
+        for i, piece in zip(batch, model.generate(request, progress)):
             piece.save_midi(out / names[i], overwrite=args.overwrite)
             rows.append({"file": names[i], "valence": valence, "arousal": arousal, "quadrant": quadrant,
                          "seed": args.seed + k, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
                          "notes": piece.n_notes})
-        bar.update(len(batch) * args.bars - done[0] * len(batch))
+        bar.update((args.bars - done[0]) * len(batch))
     bar.close()
-    manifest = out / ("manifest.csv" if shards == 1 else f"manifest-{shard}of{shards}.csv")
-    _write_csv(manifest, rows)
-    print(f"wrote {len(rows)} piece(s) and {manifest}")
-    return 0
+    return rows
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -186,6 +190,23 @@ def cmd_data_stats(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    """`evaluate DIR [--generate N]`: optionally compose N pieces per quadrant first."""
+    if args.generate:
+        from .elements import Quadrant
+
+        out = _writable_dir(Path(args.dir))
+        rows = []
+        for q in Quadrant:
+            v, a = q.va
+            rows += generate_into(argparse.Namespace(
+                valence=v, arousal=a, quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
+                temperature=1.0, top_p=0.9, guidance=args.guidance, element_temperature=None, batch=8,
+                overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto"), out)
+        _write_csv(out / "manifest.csv", rows)
+    return args.evaluate(args)
+
+
 def cmd_train(args) -> int:
     from .train_pipeline import run_training
 
@@ -242,11 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub, cmd_train)
     from .evaluate import add_parser as add_evaluate_parser
 
-    add_evaluate_parser(sub)
-    for name in ("generate", "transfer", "latents", "inspect"):
+    ev = add_evaluate_parser(sub)
+    ev.add_argument("--generate", type=int, metavar="N", help="first compose N pieces per quadrant into DIR")
+    ev.add_argument("--bars", type=int, default=16, help="length of the pieces made by --generate")
+    ev.add_argument("--guidance", type=float, default=1.0, help="emotion guidance for --generate")
+    ev.add_argument("--seed", type=int, default=0, help="seed for --generate")
+    ev.set_defaults(func=cmd_evaluate, evaluate=ev.get_default("func"))
+    for name in ("generate", "transfer", "latents", "inspect", "evaluate"):
         p = sub.choices[name]
         p.add_argument("--checkpoint", help="checkpoint folder (default: the shipped model)")
-        if name != "inspect":
+        if name not in ("inspect", "evaluate"):
             p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     return parser
 

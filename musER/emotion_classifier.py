@@ -28,7 +28,10 @@ from .metrics import key_correlations, pitch_class_entropy, pitch_class_histogra
 from .piece import Piece
 
 log = logging.getLogger(__name__)
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion_classifier.json"
+_REPO_COPY = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion_classifier.json"
+_INSTALLED_COPY = Path(__file__).resolve().parent / "_checkpoints" / "emotion_classifier.json"
+# a source checkout keeps it in checkpoints/; a wheel carries it as package data
+DEFAULT_PATH = _REPO_COPY if _REPO_COPY.is_file() or not _INSTALLED_COPY.is_file() else _INSTALLED_COPY
 FORMAT = "muser-emotion-classifier"
 FORMAT_VERSION = 1
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")

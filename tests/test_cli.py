@@ -92,3 +92,14 @@ def test_latents_and_inspect(tiny_ckpt, tmp_path, capsys):
     assert "pitch_x" in out and "silhouette" in out
     assert main(["inspect", "--checkpoint", str(tiny_ckpt)]) == 0
     assert '"format_version": 1' in capsys.readouterr().out
+
+
+def test_evaluate_generates_then_reports(tiny_ckpt, tmp_path, emopia, capsys):
+    out = tmp_path / "eval"
+    code = main(["evaluate", str(out), "--generate", "1", "--bars", "2", "--checkpoint", str(tiny_ckpt),
+                 "--data", str(emopia)])
+    assert code == 0
+    assert "quadrant acc" in capsys.readouterr().out
+    assert (out / "evaluation" / "evaluation.md").is_file() and (out / "evaluation" / "metrics.png").is_file()
+    assert sorted(p.name for p in out.glob("*.mid")) == ["Q1_0001.mid", "Q2_0001.mid", "Q3_0001.mid", "Q4_0001.mid"]
+    assert (out / "manifest.csv").read_text().count("\n") == 5
