@@ -108,7 +108,8 @@ def fit(
         sched.load_state_dict(state["scheduler"])
         epoch, best, bad_epochs, best_row = state["epoch"], state["best"], state["bad_epochs"], state["best_row"]
         log.info("%s: resumed after epoch %d (best %s %.4f)", name, epoch, monitor, best)
-    net = nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
+    # unused parameters exist in ablations (no regulariser, no element decoders)
+    net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if ddp.world > 1 else model
     use_amp = device.type == "cuda"
     started = time.time()
     while epoch < cfg.epochs and bad_epochs < cfg.patience:

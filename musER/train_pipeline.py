@@ -1,6 +1,6 @@
 """`muser train {vqvae,prior,export,all}`: the whole training pipeline behind one command.
 
-    muser train all --data ../shared/data/emopia --run runs/default --out checkpoints/default
+    muser train all --data ../shared/data/emopia --run-dir runs/default --out checkpoints/default
 
 Every stage resumes from its state file in the run folder; `export` writes the inference
 checkpoint (weights without the training-only parts, reference latent map, model card).
@@ -28,7 +28,7 @@ def add_train_parser(sub, func) -> None:
     p.add_argument("stage", choices=["vqvae", "prior", "export", "all"])
     p.add_argument("--data", help="EMOPIA folder (default: $MUSER_DATA)")
     p.add_argument("--cache", help="token cache folder (default: $MUSER_CACHE or the user cache)")
-    p.add_argument("--run", default="runs/default", help="run folder: state, logs, best weights")
+    p.add_argument("--run-dir", default="runs/default", help="run folder: state, logs, best weights")
     p.add_argument("--out", default="checkpoints/default", help="where `export` writes the checkpoint")
     p.add_argument("--preset", default="default", help="model sizes: tiny, default, paper")
     p.add_argument("--config", help="JSON file with 'vqvae', 'prior', 'train' sections overriding the preset")
@@ -85,7 +85,7 @@ def run_training(args) -> int:
     logging.getLogger("musER").setLevel(logging.INFO)
     vq_cfg, prior_cfg, train_cfg, prior_train_cfg = resolve_configs(args)
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    run = Path(args.run)
+    run = Path(args.run_dir)
     if args.stage in ("vqvae", "all"):
         row = train_vqvae(run, args.data, args.cache, vq_cfg, train_cfg, args.device, not args.quiet)
         print("vqvae best:", json.dumps(row))

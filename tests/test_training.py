@@ -1,0 +1,56 @@
+"""Training entry points on a tiny model: resume after a stop, and two-process DDP on CPU (gloo)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from musER.cli import main
+from test_data import fake_emopia
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def train_args(root, tmp_path, *extra):
+    return ["train", "all", "--preset", "tiny", "--data", str(root), "--cache", str(tmp_path / "cache"),
+            "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "ckpt"), "--quiet",
+            "--set", "train.window=96", "--set", "train.batch_size=3", *extra]
+
+
+@pytest.mark.slow
+def test_train_all_resumes_and_exports_a_loadable_checkpoint(tmp_path):
+    from musER.api import GenerationRequest, MusER
+
+    root = fake_emopia(tmp_path / "emopia")
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=1", "--set", "prior_train.epochs=1")) == 0
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=2", "--set", "prior_train.epochs=2")) == 0
+    rows = list(csv.DictReader((tmp_path / "run" / "vqvae_log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]  # the second run went on from epoch 1
+    model = MusER.load(tmp_path / "ckpt")
+    assert model.generate(GenerationRequest(bars=1))[0].n_bars <= 1
+    assert len(model.reference_map().names) == 8
+
+
+def test_bad_training_settings_are_clear(tmp_path, capsys):
+    root = fake_emopia(tmp_path / "emopia")
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=many")) == 2
+    assert "takes a int" in capsys.readouterr().err
+    assert main(train_args(root, tmp_path, "--set", "vqvae.colour=1")) == 2
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu(tmp_path):
+    root = fake_emopia(tmp_path / "emopia")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "musER", *train_args(root, tmp_path, "--set", "train.epochs=1")]
+    cmd[cmd.index("all")] = "vqvae"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader((tmp_path / "run" / "vqvae_log.csv").open()))
+    assert len(rows) == 1  # only rank 0 writes
+    assert (tmp_path / "run" / "vqvae_best.pt").is_file()
