@@ -113,7 +113,7 @@ def evaluate_prior(model, data: CodeSet, window: int, device) -> dict[str, float
 
 def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfig | None = None,
                 train_cfg: TrainConfig | None = None, device: str = "auto", progress: bool = True,
-                shifts: tuple[int, ...] = (-3, -2, -1, 0, 1, 2, 3)) -> dict:
+                shifts: tuple[int, ...] = (-2, -1, 0, 1, 2)) -> dict:
     run_dir = Path(run_dir)
     saved = json.loads((run_dir / "vqvae_config.json").read_text())
     vocab = Vocab.from_dict(saved["vocab"])
