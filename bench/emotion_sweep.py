@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-from scipy.stats import spearmanr  # noqa: E402
+import numpy as np
+from scipy.stats import spearmanr
 
-from musER.api import GenerationRequest, MusER  # noqa: E402
-from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier  # noqa: E402
-from musER.metrics import piece_metrics  # noqa: E402
+from musER.api import GenerationRequest, MusER
+from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier
+from musER.metrics import piece_metrics
 
 LEVELS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 

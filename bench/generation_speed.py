@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from musER.api import GenerationRequest, MusER  # noqa: E402
-from musER.engine import end_on_held_chord  # noqa: E402
-from musER.generation import SamplingSettings, generate_tokens  # noqa: E402
-from musER.tokenizer import decode_ids  # noqa: E402
+from musER.api import GenerationRequest, MusER
+from musER.engine import end_on_held_chord
+from musER.generation import SamplingSettings, generate_tokens
+from musER.tokenizer import decode_ids
 
 
 def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int) -> tuple[float, float]:

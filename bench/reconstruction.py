@@ -14,16 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from musER.api import MusER  # noqa: E402
-from musER.data import load_split  # noqa: E402
-from musER.elements import ELEMENTS  # noqa: E402
-from musER.generation import SamplingSettings, decode_latents  # noqa: E402
-from musER.tokenizer import decode_ids  # noqa: E402
+from musER.api import MusER
+from musER.data import load_split
+from musER.elements import ELEMENTS
+from musER.generation import SamplingSettings, decode_latents
+from musER.tokenizer import decode_ids
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from roundtrip import match  # noqa: E402
+from roundtrip import match
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     engine = model._engine
     val = load_split("val", engine.vocab, args.data)
     pick = np.linspace(0, len(val) - 1, min(args.clips, len(val))).astype(int)
-    f1s, hits, counts = [], {e: 0 for e in ELEMENTS}, {e: 0 for e in ELEMENTS}
+    f1s, hits, counts = [], dict.fromkeys(ELEMENTS, 0), dict.fromkeys(ELEMENTS, 0)
     for i in pick:
         ids = val.clip(int(i))
         content = ids[1:]

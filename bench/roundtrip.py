@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from musER.data import data_dir  # noqa: E402
-from musER.midi_io import read_midi  # noqa: E402
-from musER.tokenizer import decode_ids, encode_notes  # noqa: E402
-from musER.vocab import Vocab  # noqa: E402
+from musER.data import data_dir
+from musER.midi_io import read_midi
+from musER.tokenizer import decode_ids, encode_notes
+from musER.vocab import Vocab
 
 
 def match(ref: np.ndarray, dec: np.ndarray, tol: float = 0.05):

@@ -12,15 +12,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from musER.batching import batches  # noqa: E402
-from musER.config import preset  # noqa: E402
-from musER.data import load_split  # noqa: E402
-from musER.model.factory import build_vqvae  # noqa: E402
-from musER.model.vqvae import emotion_weights  # noqa: E402
-from musER.vocab import Vocab  # noqa: E402
+from musER.batching import batches
+from musER.config import preset
+from musER.data import load_split
+from musER.model.factory import build_vqvae
+from musER.model.vqvae import emotion_weights
+from musER.vocab import Vocab
 
 
 def main() -> None:

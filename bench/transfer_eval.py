@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from musER.api import MusER, load_piece  # noqa: E402
-from musER.data import data_dir, split_files  # noqa: E402
-from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier  # noqa: E402
-from musER.metrics import pitch_class_histogram  # noqa: E402
+from musER.api import MusER, load_piece
+from musER.data import data_dir, split_files
+from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier
+from musER.metrics import pitch_class_histogram
 
 ELEMENTS = ["velocity", "duration", "tempo"]
 

@@ -67,7 +67,7 @@ class SessionStore:
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             result.piece.save_midi(self.midi_path(result.id), overwrite=True)
-        except Exception as exc:  # noqa: BLE001 (any writer failure: the JSON alone is enough to restore)
+        except Exception as exc:
             log.warning("could not write session MIDI for %s: %s", result.id, exc)
         atomic_write_text(self.root / f"{result.id}.json", json.dumps(_to_json(result), default=str))
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -148,5 +148,14 @@ class MusER:
         return self._engine.reference_map()
 
 
-__all__ = ["MusER", "GenerationRequest", "ReferenceMap", "Cancelled", "load_piece", "Piece",
-           "ELEMENTS", "quadrant_weights", "va_to_quadrant"]
+__all__ = [
+    "ELEMENTS",
+    "Cancelled",
+    "GenerationRequest",
+    "MusER",
+    "Piece",
+    "ReferenceMap",
+    "load_piece",
+    "quadrant_weights",
+    "va_to_quadrant",
+]

@@ -156,8 +156,8 @@ class EmotionClassifier:
         x_val, y_val, _ = _split_features(root, "val", max_clips)
         model = cls.fit(x_tr, y_tr, songs)
         model.val_accuracy = model.accuracy(x_val, y_val)
-        model.info.update({"data": "EMOPIA (CC BY-NC-SA 4.0), train split", "n_train": int(len(y_tr)),
-                           "n_val": int(len(y_val))})
+        model.info.update({"data": "EMOPIA (CC BY-NC-SA 4.0), train split", "n_train": len(y_tr),
+                           "n_val": len(y_val)})
         log.info("emotion classifier, val accuracy: %s", model.val_accuracy)
         return model
 
@@ -211,7 +211,7 @@ class EmotionClassifier:
             "quadrant": float((quad.argmax(1) == quadrant_idx).mean()),
             "arousal": float(((aro >= 0.5) == AROUSAL_HIGH[quadrant_idx]).mean()),
             "valence": float(((val >= 0.5) == VALENCE_HIGH[quadrant_idx]).mean()),
-            "n": int(len(quadrant_idx)),
+            "n": len(quadrant_idx),
         }
 
     # ----- storage --------------------------------------------------------------------------

@@ -9,8 +9,8 @@ restarts at a bar line half a window back, re-reading that context into fresh ca
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -22,8 +22,6 @@ from .sampling import sample
 from .vocab import HALF_BAR_STEPS, Vocab
 
 TYPE_COL = COLUMN["type"]
-# sampling order inside a step: type decides which families apply; beat decides tempo vs chord
-DECODE_ORDER = ("type", "beat", "tempo", "chord", "pitch", "duration", "velocity")
 
 
 @dataclass(frozen=True)
@@ -119,12 +117,13 @@ class StepDecoder:
         allowed = torch.from_numpy(np.stack([
             self.grammar.allowed_types(st.prev_type, may_end[i]) for i, st in enumerate(states)])).to(self.device)
         temp = self.settings.decoder_temperature
+        # inside a step: type decides which families apply, then beat decides tempo vs chord
         type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
         out[:, TYPE_COL] = sample(type_logits, self.gen, temp, 0.9, allowed)
         type_ids = out[:, TYPE_COL:TYPE_COL + 1]
         logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
         beat_allowed = torch.from_numpy(np.stack([
-            self.grammar.allowed_beats(st.prev_type, None, st.position) for st in states])).to(self.device)
+            self.grammar.allowed_beats(st.prev_type, st.position) for st in states])).to(self.device)
         out[:, COLUMN["beat"]] = sample(logits["beat"], self.gen, temp, 0.9, beat_allowed)
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))

@@ -33,7 +33,7 @@ class Grammar:
             mask[self.eos] = True
         return mask
 
-    def allowed_beats(self, prev_type: int | None, prev_beat: int | None, position: int | None) -> np.ndarray:
+    def allowed_beats(self, prev_type: int | None, position: int | None) -> np.ndarray:
         """After a bar: a position or another bar; after a position: only notes (handled by type)."""
         mask = np.zeros(self.vocab.size("beat"), dtype=bool)
         mask[self.bar] = True
@@ -73,7 +73,7 @@ class Grammar:
             if not self.allowed_types(prev_type, True)[kind]:
                 found.append(f"step {t}: type {kind} after {prev_type}")
             beat = int(row[COLUMN["beat"]]) if kind == self.metrical else None
-            if kind == self.metrical and not self.allowed_beats(prev_type, None, position)[beat]:
+            if kind == self.metrical and not self.allowed_beats(prev_type, position)[beat]:
                 found.append(f"step {t}: position {beat} does not move forward")
             for family in ("tempo", "chord", "pitch", "duration", "velocity"):
                 if not self.family_mask(family, kind, beat)[int(row[COLUMN[family]])]:

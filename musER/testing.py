@@ -48,4 +48,4 @@ def tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     return save_checkpoint(Path(folder), vqvae, prior, vocab, 256, meta)
 
 
-__all__ = ["tiny_checkpoint", "synthetic_piece", "ELEMENTS"]
+__all__ = ["ELEMENTS", "synthetic_piece", "tiny_checkpoint"]

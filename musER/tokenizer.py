@@ -144,7 +144,6 @@ def _to_units(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
 def decode_ids(ids: np.ndarray, vocab: Vocab, name: str = "piece") -> Piece:
     """Compound words -> Piece. Steps out of grammar are skipped and counted in info."""
     ids = np.asarray(ids).reshape(-1, N_FAMILIES)
-    types = vocab.values["type"]
     tempi = vocab.values["tempo"]
     bar_starts: list[float] = []
     bar_len, pos, skipped = 2.0, None, 0

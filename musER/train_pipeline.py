@@ -8,7 +8,6 @@ checkpoint (weights without the training-only parts, reference latent map, model
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging

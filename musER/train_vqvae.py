@@ -33,8 +33,8 @@ def vqvae_step(net, batch):
 @torch.no_grad()
 def evaluate_vqvae(model, data, vocab: Vocab, window: int, device) -> dict[str, float]:
     """Teacher-forced loss and per-element accuracy on steps where the element applies."""
-    hits = {e: 0.0 for e in ELEMENTS}
-    counts = {e: 0.0 for e in ELEMENTS}
+    hits = dict.fromkeys(ELEMENTS, 0.0)
+    counts = dict.fromkeys(ELEMENTS, 0.0)
     loss_sum, n = 0.0, 0
     codes_seen = []
     for ids, lengths, quadrants in batches(data, vocab, 16, window, 0, np.random.default_rng(0), shuffle=False):

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from musER.metrics import (
-    METRIC_NAMES, empty_beat_rate, grooving_similarity, major_minor_strength, piece_from_midi,
-    piece_metrics, pitch_class_entropy, polyphony,
+    METRIC_NAMES,
+    empty_beat_rate,
+    grooving_similarity,
+    major_minor_strength,
+    piece_from_midi,
+    piece_metrics,
+    pitch_class_entropy,
+    polyphony,
 )
 from musER.piece import Piece
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import scale_notes, write_midi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import scale_notes, write_midi
 from musER.errors import MidiReadError, TokenizationError
 from musER.grammar import Grammar
 from musER.midi_io import read_midi

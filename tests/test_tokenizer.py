@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import scale_notes, write_midi
+
 from musER.grammar import Grammar
 from musER.midi_io import read_midi
 from musER.tokenizer import decode_ids, encode_notes
@@ -86,7 +86,7 @@ def test_notes_outside_the_piano_are_folded_and_counted():
     enc = encode_notes(notes, VOCAB)
     assert enc.stats["pitch_folded"] == 2
     pitches = sorted(decode_ids(enc.ids, VOCAB).notes[:, 2])
-    assert pitches[0] % 12 == 0 and pitches[-1] % 12 == 0 and 21 <= pitches[0] and pitches[-1] <= 108
+    assert pitches[0] % 12 == 0 and pitches[-1] % 12 == 0 and pitches[0] >= 21 and pitches[-1] <= 108
 
 
 def test_long_piece_beyond_the_training_window_round_trips(tmp_path):

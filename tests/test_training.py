@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from test_data import fake_emopia
 
 from musER.cli import main
-from test_data import fake_emopia
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

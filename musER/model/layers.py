@@ -32,7 +32,7 @@ class Attention(nn.Module):
         self.q = nn.Linear(d_model, d_model)
         self.kv = nn.Linear(d_memory or d_model, 2 * d_model)
         self.out = nn.Linear(d_model, d_model)
-        
+
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape  # (B, T, D) -> (B, H, T, D/H)

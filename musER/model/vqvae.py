@@ -168,4 +168,4 @@ def emotion_weights(quadrants: torch.Tensor) -> torch.Tensor:
     return w
 
 
-__all__ = ["VQVAE", "Losses", "KVCache", "emotion_weights"]
+__all__ = ["VQVAE", "KVCache", "Losses", "emotion_weights"]
