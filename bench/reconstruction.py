@@ -19,9 +19,10 @@ import numpy as np
 
 from musER.api import MusER
 from musER.data import load_split
-from musER.elements import ELEMENTS
+from musER.elements import COLUMN, ELEMENTS
 from musER.generation import SamplingSettings, decode_latents
 from musER.tokenizer import decode_ids
+from musER.transfer_align import step_keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from roundtrip import match
@@ -43,7 +44,7 @@ def main() -> None:
     engine = model._engine
     val = load_split("val", engine.vocab, args.data)
     pick = np.linspace(0, len(val) - 1, min(args.clips, len(val))).astype(int)
-    f1s, hits, counts = [], dict.fromkeys(ELEMENTS, 0), dict.fromkeys(ELEMENTS, 0)
+    f1s, grid_f1s, hits, counts = [], [], dict.fromkeys(ELEMENTS, 0), dict.fromkeys(ELEMENTS, 0)
     for i in pick:
         ids = val.clip(int(i))
         content = ids[1:]
