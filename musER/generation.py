@@ -115,7 +115,8 @@ class StepDecoder:
         g = dec.global_states(h, z, self.dec_caches["global"])
         out = torch.zeros(len(states), len(FAMILIES), dtype=torch.long, device=self.device)
         allowed = torch.from_numpy(np.stack([
-            self.grammar.allowed_types(st.prev_type, may_end[i]) for i, st in enumerate(states)])).to(self.device)
+            self.grammar.allowed_types(st.prev_type, may_end[i], st.position)
+            for i, st in enumerate(states)])).to(self.device)
         temp = self.settings.decoder_temperature
         # inside a step: type decides which families apply, then beat decides tempo vs chord
         type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
@@ -124,6 +125,15 @@ class StepDecoder:
         logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
         beat_allowed = torch.from_numpy(np.stack([
             self.grammar.allowed_beats(st.prev_type, st.position) for st in states])).to(self.device)
+        # A bar line only where the decoder asks for one: when it names a position that is not
+        # after the current one (codes from the prior can disagree with the decoded context), take
+        # the best later position of the bar instead of closing the bar early.
+        bar = self.grammar.bar
+        wants_bar = logits["beat"].argmax(-1) == bar
+        later = beat_allowed.clone()
+        later[:, bar] = False
+        keep_bar = wants_bar | ~later.any(-1)
+        beat_allowed = torch.where(keep_bar[:, None], beat_allowed, later)
         out[:, COLUMN["beat"]] = sample(logits["beat"], self.gen, temp, 0.9, beat_allowed)
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
@@ -212,7 +222,8 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
         rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states])
         rows_np, codes_np, z_np = rows.cpu().numpy(), codes.cpu().numpy(), z.cpu().numpy()
         for i, st in enumerate(states):
-            if st.done:
+            if st.done:  # keep every sequence as long as the batch (a window slide stacks them)
+                update_state(st, st.tokens[-1], st.codes[-1], st.latents[-1], dec.grammar)
                 continue
             row = rows_np[i]
             ends_here = _ends_piece(row, st, bars, dec.grammar)

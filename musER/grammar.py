@@ -21,14 +21,13 @@ class Grammar:
         self.eos, self.metrical, self.note = t["eos"], t["metrical"], t["note"]
         self.bar = vocab.id_of("beat", "bar")
 
-    def allowed_types(self, prev_type: int | None, may_end: bool) -> np.ndarray:
+    def allowed_types(self, prev_type: int | None, may_end: bool, position: int | None = None) -> np.ndarray:
+        """Types allowed next; `position` is the current position (None right after a bar line)."""
         mask = np.zeros(self.vocab.size("type"), dtype=bool)
-        if prev_type is None:  # the first content step opens a bar
-            mask[self.metrical] = True
-        elif prev_type == self.metrical:  # after a bar or a position
-            mask[self.metrical] = mask[self.note] = True
-        else:
-            mask[[self.metrical, self.note]] = True
+        after_bar = prev_type == self.metrical and position is None
+        after_position = prev_type == self.metrical and position is not None
+        mask[self.metrical] = not after_position  # a position carries at least one note
+        mask[self.note] = prev_type is not None and not after_bar  # notes need a position first
         if may_end and prev_type is not None:
             mask[self.eos] = True
         return mask
@@ -70,7 +69,7 @@ class Grammar:
             kind = int(row[COLUMN["type"]])
             if kind == self.eos:
                 break
-            if not self.allowed_types(prev_type, True)[kind]:
+            if not self.allowed_types(prev_type, True, position)[kind]:
                 found.append(f"step {t}: type {kind} after {prev_type}")
             beat = int(row[COLUMN["beat"]]) if kind == self.metrical else None
             if kind == self.metrical and not self.allowed_beats(prev_type, position)[beat]:
