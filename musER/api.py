@@ -39,7 +39,7 @@ class GenerationRequest:
     temperature: float = 1.0
     top_p: float = 0.9
     element_temperature: dict[str, float] = field(default_factory=dict)
-    guidance: float = 1.0
+    guidance: float = 2.0  # classifier-free guidance; 2 made arousal recognisable (README)
 
     def __post_init__(self) -> None:
         check_va(self.valence, self.arousal)

@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--top-p", type=float, default=0.9)
-    g.add_argument("--guidance", type=float, default=1.0, help="emotion guidance (>1 = stronger emotion)")
+    g.add_argument("--guidance", type=float, default=2.0, help="emotion guidance (1 = none, >1 = stronger emotion)")
     g.add_argument("--element-temperature", action="append", metavar="NAME=T", help="per-element temperature factor")
     g.add_argument("--batch", type=int, default=8, help="pieces decoded together")
     g.add_argument("--shard", help="i/n: this job makes batches i, i+n, ... of the n jobs")
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = add_evaluate_parser(sub)
     ev.add_argument("--generate", type=int, metavar="N", help="first compose N pieces per quadrant into DIR")
     ev.add_argument("--bars", type=int, default=16, help="length of the pieces made by --generate")
-    ev.add_argument("--guidance", type=float, default=1.0, help="emotion guidance for --generate")
+    ev.add_argument("--guidance", type=float, default=2.0, help="emotion guidance for --generate")
     ev.add_argument("--seed", type=int, default=0, help="seed for --generate")
     ev.set_defaults(func=cmd_evaluate, evaluate=ev.get_default("func"))
     for name in ("generate", "transfer", "latents", "inspect", "evaluate"):
