@@ -33,7 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data")
     ap.add_argument("--checkpoint")
-    ap.add_argument("--guidance", type=float, default=1.0)
+    ap.add_argument("--guidance", type=float, default=2.0)
     args = ap.parse_args()
     model = MusER.load(args.checkpoint)
     rows = []
