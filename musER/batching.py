@@ -71,3 +71,18 @@ def collate(clips: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     for i, c in enumerate(clips):
         ids[i, : len(c)] = c
     return torch.from_numpy(ids), torch.tensor([len(c) for c in clips])
+
+
+def bar_windows(content: np.ndarray, vocab: Vocab, limit: int) -> list[tuple[int, int]]:
+    """Split content steps into pieces of at most `limit` steps, cut at bar lines."""
+    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
+    bar_steps = np.nonzero((content[:, COLUMN["beat"]] == bar) & (content[:, COLUMN["type"]] == metrical))[0]
+    out, start = [], 0
+    while start < len(content):
+        end = min(start + limit, len(content))
+        if end < len(content):
+            inside = bar_steps[(bar_steps > start) & (bar_steps <= end)]
+            end = int(inside[-1]) if len(inside) else end
+        out.append((start, end))
+        start = end
+    return out

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .batching import bar_windows
 from .checkpoint import load_checkpoint
 from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
@@ -84,7 +85,7 @@ class Engine:
     @torch.no_grad()
     def latents_of(self, content: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(z_e, z_q, codes) of content steps, encoded in windows that start at bar lines."""
-        chunks = self._windows(content)
+        chunks = bar_windows(content, self.vocab, self.window - 1)
         z_e, z_q, codes = [], [], []
         for a, b in chunks:
             x = torch.from_numpy(content[a:b]).long()[None].to(self.device)
@@ -92,21 +93,6 @@ class Engine:
             e, q = self.vqvae.encode(x, valid)
             z_e.append(e[0]); z_q.append(q.z_q[0]); codes.append(q.codes[0])
         return torch.cat(z_e), torch.cat(z_q), torch.cat(codes)
-
-    def _windows(self, content: np.ndarray) -> list[tuple[int, int]]:
-        limit = self.window - 1
-        bar = self.vocab.id_of("beat", "bar")
-        bar_steps = [t for t in range(len(content)) if content[t, COLUMN["beat"]] == bar
-                     and content[t, COLUMN["type"]] == self.vocab.id_of("type", "metrical")]
-        out, start = [], 0
-        while start < len(content):
-            end = min(start + limit, len(content))
-            if end < len(content):  # cut at the last bar line inside the window
-                inside = [t for t in bar_steps if start < t <= end]
-                end = inside[-1] if inside else end
-            out.append((start, end))
-            start = end
-        return out
 
     # -- transfer -------------------------------------------------------------------------
     def transfer(self, source: Piece, elements: tuple[str, ...], reference: Piece | None,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batching import transpose_ids
+from .batching import bar_windows, transpose_ids
 from .config import PriorConfig, TrainConfig, VQVAEConfig
 from .data import TokenizedSet, load_split
 from .elements import COLUMN
@@ -30,21 +30,6 @@ class CodeSet:
 
     def __len__(self) -> int:
         return len(self.codes)
-
-
-def bar_windows(content: np.ndarray, vocab: Vocab, limit: int) -> list[tuple[int, int]]:
-    """Split content steps into pieces of at most `limit` steps, cut at bar lines."""
-    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
-    bar_steps = np.nonzero((content[:, COLUMN["beat"]] == bar) & (content[:, COLUMN["type"]] == metrical))[0]
-    out, start = [], 0
-    while start < len(content):
-        end = min(start + limit, len(content))
-        if end < len(content):
-            inside = bar_steps[(bar_steps > start) & (bar_steps <= end)]
-            end = int(inside[-1]) if len(inside) else end
-        out.append((start, end))
-        start = end
-    return out
 
 
 @torch.no_grad()
