@@ -118,7 +118,8 @@ def bar_lines(notes: np.ndarray, beat_times: np.ndarray | None) -> np.ndarray:
     last = max(notes[:, 0].max(), notes[:, 1].max())
     while bars[-1] <= last:
         bars = np.concatenate([bars, [2 * bars[-1] - bars[-2]]])
-    return bars
+    # one spare bar: an onset just before the last line can round onto it
+    return np.concatenate([bars, [2 * bars[-1] - bars[-2]]])
 
 
 def _quantised_bars(bars: np.ndarray, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
