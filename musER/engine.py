@@ -91,7 +91,9 @@ class Engine:
             x = torch.from_numpy(content[a:b]).long()[None].to(self.device)
             valid = torch.ones(x.shape[:2], dtype=torch.bool, device=self.device)
             e, q = self.vqvae.encode(x, valid)
-            z_e.append(e[0]); z_q.append(q.z_q[0]); codes.append(q.codes[0])
+            z_e.append(e[0])
+            z_q.append(q.z_q[0])
+            codes.append(q.codes[0])
         return torch.cat(z_e), torch.cat(z_q), torch.cat(codes)
 
     # -- transfer -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def vqvae_step(net, batch):
     ids, lengths, quadrants = batch
     _, losses = net(ids, lengths, emotion_weights(quadrants))
-    parts = {"recon": float(losses.reconstruction.detach()), "commit": float(losses.commitment),
+    parts = {"recon": float(losses.reconstruction.detach()), "commit": float(losses.commitment.detach()),
              "reg": float(losses.regularization.detach())}
     return losses.total, parts
 
