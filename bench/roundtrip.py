@@ -3,7 +3,8 @@
     python bench/roundtrip.py --data ../shared/data/emopia
 
 Note F1: onset within 50 ms and same pitch, one-to-one. Also median onset error, median
-duration error (s) and velocity error, and the time to tokenize all clips (2 processes).
+duration error (s) and velocity error, how often the tempo token changes between bars, and
+the time to tokenize all clips (2 processes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from musER.data import data_dir
+from musER.elements import COLUMN
 from musER.midi_io import read_midi
 from musER.tokenizer import decode_ids, encode_notes
 from musER.vocab import Vocab
@@ -43,11 +45,13 @@ def one(path: str) -> dict:
     dec = decode_ids(enc.ids, vocab).notes
     dec[:, :2] += enc.time_offset
     ref = midi.notes
+    tempo = enc.ids[enc.ids[:, COLUMN["tempo"]] > 0, COLUMN["tempo"]]
     pairs = match(ref, dec)
     i, j = (np.array(x, dtype=int) for x in zip(*pairs)) if pairs else (np.array([], int), np.array([], int))
     return {"f1": 2 * len(pairs) / (len(ref) + len(dec)), "onset": np.abs(ref[i, 0] - dec[j, 0]),
             "duration": np.abs((ref[i, 1] - ref[i, 0]) - (dec[j, 1] - dec[j, 0])),
-            "velocity": np.abs(ref[i, 3] - dec[j, 3]), "bpm": 240 / np.median(np.diff(enc.bar_times))}
+            "velocity": np.abs(ref[i, 3] - dec[j, 3]), "bpm": 240 / np.median(np.diff(enc.bar_times)),
+            "tempo_changes": np.mean(np.diff(tempo) != 0) if len(tempo) > 1 else 0.0}
 
 
 def main() -> None:
@@ -67,6 +71,7 @@ def main() -> None:
     print(f"median onset error {1000 * np.median(cat['onset']):.1f} ms (95th pct {1000 * np.percentile(cat['onset'], 95):.1f} ms)")
     print(f"median duration error {1000 * np.median(cat['duration']):.1f} ms; "
           f"median velocity error {np.median(cat['velocity']):.1f} (mean {cat['velocity'].mean():.2f})")
+    print(f"bars whose tempo token differs from the previous bar's: {np.mean([r['tempo_changes'] for r in rows]):.3f}")
     print(f"estimated tempo: median {np.median(bpm):.0f} BPM, 5-95% [{np.percentile(bpm, 5):.0f}, {np.percentile(bpm, 95):.0f}]")
 
 

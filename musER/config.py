@@ -68,7 +68,7 @@ class PriorConfig(_Config):
     layers: int = 4
     heads: int = 4
     max_len: int = 1024
-    dropout: float = 0.1
+    dropout: float = 0.25  # 0.25 gave val NLL 1.785 against 1.811 at 0.1 (the prior overfits EMOPIA)
     condition_dropout: float = 0.1  # the share of steps trained unconditioned (for guidance)
 
     def __post_init__(self) -> None:
@@ -90,7 +90,7 @@ class TrainConfig(_Config):
     transpose: int = 5  # random transposition in [-transpose, transpose] semitones
     patience: int = 4
     seed: int = 0
-    max_minutes: float = 35.0  # 0 = no time limit; the shipped model trained 35 + 38 minutes
+    max_minutes: float = 35.0  # 0 = no limit; the cosine schedule ends at the limit (configs/shipped-gpu.json)
 
     def __post_init__(self) -> None:
         self._positive("epochs", "batch_size", "lr", "window")

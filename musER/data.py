@@ -21,7 +21,7 @@ from .errors import DataError, MusERError
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
-TOKENIZER_VERSION = "cp-12ppq-v1"  # bump when encode_notes changes its output
+TOKENIZER_VERSION = "cp-12ppq-v2"  # bump when encode_notes changes its output
 SPLITS = ("train", "val")
 
 

@@ -24,6 +24,7 @@ from .vocab import PITCH_MAX, PITCH_MIN, STEPS_PER_BAR, Vocab
 
 N_FAMILIES = len(FAMILIES)
 HALF_BAR = STEPS_PER_BAR // 2
+TEMPO_TOLERANCE = 1.5  # grid units (1/12 beat) a kept tempo may miss a bar line by
 
 
 @dataclass
@@ -123,14 +124,22 @@ def bar_lines(notes: np.ndarray, beat_times: np.ndarray | None) -> np.ndarray:
 
 
 def _quantised_bars(bars: np.ndarray, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
-    """Bar lines as the decoder will rebuild them from tempo ids, with error feedback."""
+    """Bar lines as the decoder will rebuild them from tempo ids, with error feedback.
+
+    A bar keeps the previous bar's tempo while that lands within TEMPO_TOLERANCE grid units
+    of the real bar line: beat trackers jitter by a few per cent, and a tempo token that
+    changes every bar is noise the model would have to learn.
+    """
     tempi = np.asarray(vocab.values["tempo"])
     grid = np.empty(len(bars))
     grid[0] = bars[0]
     ids = np.zeros(len(bars) - 1, dtype=np.int64)
     for k in range(len(bars) - 1):
         wanted = max(bars[k + 1] - grid[k], 240.0 / tempi[-1])
-        ids[k] = vocab.nearest_id("tempo", 240.0 / wanted)
+        if k and abs(240.0 / tempi[ids[k - 1] - 1] - wanted) * STEPS_PER_BAR / wanted <= TEMPO_TOLERANCE:
+            ids[k] = ids[k - 1]
+        else:
+            ids[k] = vocab.nearest_id("tempo", 240.0 / wanted)
         grid[k + 1] = grid[k] + 240.0 / tempi[ids[k] - 1]
     return grid, ids
 

@@ -32,6 +32,18 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def device_name(device: torch.device) -> str:
+    """What trained the model, for the run's config and the model card."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (bf16 autocast)"
+    return f"{device.type.upper()} ({os.cpu_count()} cores)"
+
+
+def amp_enabled(device: torch.device) -> bool:
+    """bf16 mixed precision on GPUs; CPU training stays float32 (bf16 matmuls are slow there)."""
+    return device.type == "cuda"
+
+
 @dataclass
 class Distributed:
     rank: int = 0
@@ -98,8 +110,16 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     total_steps = cfg.epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / cfg.warmup_steps)
-                                              * 0.5 * (1 + math.cos(math.pi * min(s / max(total_steps, 1), 1.0))))
+    clock = {"elapsed": 0.0}  # seconds trained, kept across resumes
+
+    def lr_factor(step: int) -> float:
+        # warm-up, then a cosine that ends with the epochs or with the time limit, whichever comes first
+        done = step / max(total_steps, 1)
+        if cfg.max_minutes:
+            done = max(done, clock["elapsed"] / (60 * cfg.max_minutes))
+        return min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     epoch, best, bad_epochs, best_row = 0, math.inf, 0, {}
     if state_path.is_file():
         state = torch.load(state_path, map_location=device, weights_only=False)
@@ -107,11 +127,12 @@ def fit(
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         epoch, best, bad_epochs, best_row = state["epoch"], state["best"], state["bad_epochs"], state["best_row"]
+        clock["elapsed"] = state.get("elapsed", 0.0)
         log.info("%s: resumed after epoch %d (best %s %.4f)", name, epoch, monitor, best)
     # unused parameters exist in ablations (no regulariser, no element decoders)
     net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if ddp.world > 1 else model
-    use_amp = device.type == "cuda"
-    started = time.time()
+    use_amp = amp_enabled(device)
+    started = time.time() - clock["elapsed"]
     while epoch < cfg.epochs and bad_epochs < cfg.patience:
         rng = np.random.default_rng(cfg.seed * 1000 + epoch)
         torch.manual_seed(cfg.seed * 1000 + epoch)
@@ -127,6 +148,7 @@ def fit(
             loss.backward()
             nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
+            clock["elapsed"] = time.time() - started
             sched.step()
             n += 1
             for k, v in parts.items():
@@ -150,7 +172,8 @@ def fit(
         _append_csv(log_path, row)
         log.info("%s epoch %d: %s", name, epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                     "epoch": epoch, "best": best, "bad_epochs": bad_epochs, "best_row": best_row}, state_path)
+                     "epoch": epoch, "best": best, "bad_epochs": bad_epochs, "best_row": best_row,
+                     "elapsed": time.time() - started}, state_path)
         if cfg.max_minutes and (time.time() - started) / 60 > cfg.max_minutes:
             log.info("%s: time limit of %.0f minutes reached", name, cfg.max_minutes)
             break

@@ -134,7 +134,9 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     meta = {"reference_map": ref,
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
-                         "vqvae_train": saved["train"], "prior_train": prior_saved["train"]}}
+                         "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
+                         "device": {"vqvae": saved.get("device", "unrecorded"),
+                                    "prior": prior_saved.get("device", "unrecorded")}}}
     card = model_card(vq_cfg, prior_cfg, meta, vqvae, prior)
     return save_checkpoint(out, vqvae, prior, vocab, window, meta, card)
 
@@ -145,6 +147,8 @@ def model_card(vq_cfg, prior_cfg, meta, vqvae, prior) -> str:
     n_vq = sum(p.numel() for n, p in vqvae.named_parameters() if not n.startswith("regularizer."))
     n_prior = sum(p.numel() for p in prior.parameters())
     vq_row, prior_row = meta["training"]["vqvae"], meta["training"]["prior"]
+    device = meta["training"]["device"]
+    minutes = {k: meta["training"][k].get("seconds", 0) / 60 for k in ("vqvae", "prior")}
     acc = ", ".join(f"{k[8:]} {v:.3f}" for k, v in vq_row.items() if k.startswith("val_acc_"))
     sil = meta["reference_map"]["silhouette"]
     sil_lines = "\n".join(f"| {e} | " + " | ".join(f"{v:+.3f}" for v in s.values()) + " |" for e, s in sil.items())
@@ -152,7 +156,8 @@ def model_card(vq_cfg, prior_cfg, meta, vqvae, prior) -> str:
     return f"""# MusER Studio model card
 
 Element-regularised VQ-VAE ({n_vq / 1e6:.2f} M parameters for inference) and an emotion-conditioned
-prior ({n_prior / 1e6:.2f} M), trained on a 2-core CPU.
+prior ({n_prior / 1e6:.2f} M). The VQ-VAE reached its best after {minutes['vqvae']:.1f} minutes on
+{device['vqvae']}, the prior after {minutes['prior']:.1f} minutes on {device['prior']}.
 
 ## Data and licence
 {LICENCE_NOTE}

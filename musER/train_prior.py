@@ -16,7 +16,7 @@ from .data import TokenizedSet, load_split
 from .elements import COLUMN
 from .model.factory import build_prior, build_vqvae
 from .model.vqvae import emotion_weights
-from .train import atomic_save, fit, pick_device
+from .train import atomic_save, device_name, fit, pick_device
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,8 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
     vqvae.to(dev)
     train = encode_codes(vqvae, load_split("train", vocab, data_root, cache), vocab, list(shifts), window, dev)
     val = encode_codes(vqvae, load_split("val", vocab, data_root, cache), vocab, [0], window, dev)
-    (run_dir / "prior_config.json").write_text(json.dumps({"model": prior_cfg.to_dict(), "train": train_cfg.to_dict()}, indent=1))
+    (run_dir / "prior_config.json").write_text(json.dumps({"model": prior_cfg.to_dict(), "train": train_cfg.to_dict(),
+                                                             "device": device_name(dev)}, indent=1))
     prior = build_prior(prior_cfg, vq_cfg)
     log.info("prior: %.2f M parameters on %s", sum(p.numel() for p in prior.parameters()) / 1e6, dev)
 

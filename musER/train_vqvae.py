@@ -16,7 +16,7 @@ from .data import load_split
 from .elements import ELEMENTS
 from .model.factory import build_vqvae
 from .model.vqvae import emotion_weights
-from .train import atomic_save, fit, pick_device
+from .train import atomic_save, device_name, fit, pick_device
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def train_vqvae(run_dir: Path, data_root=None, cache=None, model_cfg: VQVAEConfi
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "vqvae_config.json").write_text(json.dumps(
-        {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "vocab": vocab.to_dict()}, indent=1))
+        {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "vocab": vocab.to_dict(),
+         "device": device_name(dev)}, indent=1))
     log.info("VQ-VAE: %.2f M parameters, %d train / %d val clips on %s",
              sum(p.numel() for p in model.parameters()) / 1e6, len(train), len(val), dev)
 

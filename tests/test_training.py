@@ -54,3 +54,15 @@ def test_two_process_ddp_on_cpu(tmp_path):
     rows = list(csv.DictReader((tmp_path / "run" / "vqvae_log.csv").open()))
     assert len(rows) == 1  # only rank 0 writes
     assert (tmp_path / "run" / "vqvae_best.pt").is_file()
+
+
+@pytest.mark.slow
+def test_mixed_precision_path_trains(tmp_path, monkeypatch):
+    """The GPU's bf16 autocast path, run under CPU autocast: every stage trains and exports."""
+    import musER.train
+
+    monkeypatch.setattr(musER.train, "amp_enabled", lambda device: True)
+    root = fake_emopia(tmp_path / "emopia")
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=2", "--set", "prior_train.epochs=1")) == 0
+    rows = list(csv.DictReader((tmp_path / "run" / "vqvae_log.csv").open()))
+    assert all(float(r["val_loss"]) == float(r["val_loss"]) for r in rows)  # no NaN

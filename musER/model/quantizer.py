@@ -51,6 +51,10 @@ class EMAQuantizer(nn.Module):
 
     def forward(self, z_e: torch.Tensor, valid: torch.Tensor) -> QuantizerOutput:
         """z_e (B, T, D); valid (B, T) bool marks real steps (padding does not train codes)."""
+        with torch.autocast(z_e.device.type, enabled=False):  # distances and EMA counts need float32
+            return self._quantise(z_e.float(), valid)
+
+    def _quantise(self, z_e: torch.Tensor, valid: torch.Tensor) -> QuantizerOutput:
         flat = self._split(z_e)[valid]  # (N, G, Dg)
         if self.training and not bool(self.initialised):
             self._init_from(flat.detach())
