@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
         for i, piece in enumerate(pieces):
             seed = piece.seed if piece.seed is not None else job.request["seed"] + i
             piece.name = f"Q{q} {QUADRANT_NAMES[q]} v{v:+.2f} a{a:+.2f} seed {seed}"
+            if len(pieces) > 1:  # variations of one request share its seed
+                piece.name += f" #{piece.info.get('variation', i + 1)}"
             added.append(self._add_result(piece, "generated"))
         if added:
             self.results_list.select(added[0].id)

@@ -103,7 +103,8 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
     bar = tqdm(total=sum(len(b) for _, b in mine) * args.bars, unit="bar", file=sys.stderr, desc=quadrant)
     for k, batch in mine:
         request = GenerationRequest(valence, arousal, args.bars, len(batch), args.seed + k, args.temperature,
-                                    args.top_p, _element_temperatures(args.element_temperature), args.guidance)
+                                    args.top_p, _element_temperatures(args.element_temperature),
+                                    *_guidance(args, GenerationRequest))
         done = [0]
 
         def progress(step: int, total: int, done=done, size=len(batch)) -> None:
@@ -201,7 +202,8 @@ def cmd_evaluate(args) -> int:
             v, a = q.va
             rows += generate_into(argparse.Namespace(
                 valence=v, arousal=a, quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
-                temperature=1.0, top_p=0.9, guidance=args.guidance, element_temperature=None, batch=8,
+                temperature=1.0, top_p=0.9, guidance=args.guidance, valence_guidance=args.valence_guidance,
+                element_temperature=None, batch=8,
                 overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto"), out)
         _write_csv(out / "manifest.csv", rows)
     return args.evaluate(args)
@@ -211,6 +213,19 @@ def cmd_train(args) -> int:
     from .train_pipeline import run_training
 
     return run_training(args)
+
+
+def _guidance_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--guidance", type=float,
+                        help="emotion guidance (1 = none, >1 = stronger emotion; default: the library's, 3)")
+    parser.add_argument("--valence-guidance", type=float,
+                        help="extra push away from the opposite valence (0 = none; default: the library's, 2)")
+
+
+def _guidance(args, request_class) -> tuple[float, float]:
+    """The asked guidance, else GenerationRequest's defaults (one place for both)."""
+    return (request_class.guidance if args.guidance is None else args.guidance,
+            request_class.valence_guidance if args.valence_guidance is None else args.valence_guidance)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--top-p", type=float, default=0.9)
-    g.add_argument("--guidance", type=float, default=2.0, help="emotion guidance (1 = none, >1 = stronger emotion)")
+    _guidance_args(g)
     g.add_argument("--element-temperature", action="append", metavar="NAME=T", help="per-element temperature factor")
     g.add_argument("--batch", type=int, default=8, help="pieces decoded together")
     g.add_argument("--shard", help="i/n: this job makes batches i, i+n, ... of the n jobs")
@@ -266,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = add_evaluate_parser(sub)
     ev.add_argument("--generate", type=int, metavar="N", help="first compose N pieces per quadrant into DIR")
     ev.add_argument("--bars", type=int, default=16, help="length of the pieces made by --generate")
-    ev.add_argument("--guidance", type=float, default=2.0, help="emotion guidance for --generate")
+    _guidance_args(ev)
     ev.add_argument("--seed", type=int, default=0, help="seed for --generate")
     ev.set_defaults(func=cmd_evaluate, evaluate=ev.get_default("func"))
     for name in ("generate", "transfer", "latents", "inspect", "evaluate"):

@@ -22,6 +22,7 @@ from .sampling import sample
 from .vocab import HALF_BAR_STEPS, Vocab
 
 TYPE_COL = COLUMN["type"]
+FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the valence mirrored
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class SamplingSettings:
     top_p: float = 0.9
     element_temperature: dict[str, float] = field(default_factory=dict)
     guidance: float = 1.0  # classifier-free guidance on the prior; 1 = plain conditional
+    valence_guidance: float = 0.0  # pushes the prior away from the same arousal with opposite valence
     decoder_temperature: float = 0.0  # 0 = most likely token given the codes
 
 
@@ -70,19 +72,25 @@ class StepDecoder:
 
     # -- prior ---------------------------------------------------------------------------
     def _prior_condition(self) -> torch.Tensor:
-        """(B, 4) emotion weights; with guidance, a second, unconditioned half of the batch."""
+        """(copies * B, 4) emotion weights: the asked emotion, then the contrasts guidance needs
+        (the null condition; the asked arousal with the opposite valence)."""
+        parts = [self.emotion]
         if self.settings.guidance != 1.0:
-            return torch.cat([self.emotion, torch.zeros_like(self.emotion)])
-        return self.emotion
+            parts.append(torch.zeros_like(self.emotion))
+        if self.settings.valence_guidance:
+            parts.append(self.emotion[:, FLIP_VALENCE])
+        return torch.cat(parts)
+
+    @property
+    def copies(self) -> int:
+        return 1 + (self.settings.guidance != 1.0) + bool(self.settings.valence_guidance)
 
     def _prior_hidden(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
         cond = self._prior_condition()
         if self.pos == 0:
             codes = torch.zeros(cond.shape[0], 1, self.prior.groups, dtype=torch.long, device=self.device)
         else:
-            codes = prev_codes[:, None]
-            if self.settings.guidance != 1.0:
-                codes = torch.cat([codes, codes])
+            codes = prev_codes[:, None].repeat(self.copies, 1, 1)
         return self.prior.states(codes, cond, self.pos, self.prior_caches)[:, -1]
 
     def sample_codes(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
@@ -91,11 +99,12 @@ class StepDecoder:
         chosen: dict[int, torch.Tensor] = {}
         s = self.settings
         for g in self.prior.order:
-            logits = self.prior.group_logits(h, {k: torch.cat([v, v]) if s.guidance != 1.0 else v
-                                                 for k, v in chosen.items()}, g)
+            parts = self.prior.group_logits(h, {k: v.repeat(self.copies) for k, v in chosen.items()}, g).split(b)
+            logits = parts[0]
             if s.guidance != 1.0:
-                cond, uncond = logits[:b], logits[b:]
-                logits = uncond + s.guidance * (cond - uncond)
+                logits = parts[1] + s.guidance * (parts[0] - parts[1])
+            if s.valence_guidance:
+                logits = logits + s.valence_guidance * (parts[0] - parts[-1])
             element = ELEMENTS[g] if self.prior.groups == len(ELEMENTS) else None
             temp = s.temperature * s.element_temperature.get(element, 1.0)
             chosen[g] = sample(logits, self.gen, temp, s.top_p)
@@ -169,9 +178,7 @@ class StepDecoder:
             dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
-            if self.settings.guidance != 1.0:
-                c = torch.cat([c, c])
-            self.prior.states(c, self._prior_condition(), 0, self.prior_caches)
+            self.prior.states(c.repeat(self.copies, 1, 1), self._prior_condition(), 0, self.prior_caches)
         self.pos = x.shape[1]
         return start
 

@@ -51,9 +51,20 @@ def test_progress_is_reported_and_cancel_stops(model):
         model.generate(GenerationRequest(bars=2), cancel=stop)
 
 
+def test_valence_guidance_acts_only_away_from_neutral_valence(model):
+    def notes(valence, push):
+        pieces = model.generate(GenerationRequest(valence=valence, arousal=0.5, bars=2, n=2, seed=5,
+                                                  valence_guidance=push))
+        return [p.notes for p in pieces]
+
+    # at valence 0 the mirrored emotion is the asked one, so the push is exactly zero
+    assert all(np.array_equal(a, b) for a, b in zip(notes(0.0, 0.0), notes(0.0, 3.0)))
+    assert not all(np.array_equal(a, b) for a, b in zip(notes(-1.0, 0.0), notes(-1.0, 3.0)))
+
+
 @pytest.mark.parametrize("kwargs", [dict(valence=1.5), dict(arousal=-2), dict(bars=0), dict(bars=65),
                                     dict(n=0), dict(temperature=0), dict(top_p=0),
-                                    dict(element_temperature={"timbre": 1.0})])
+                                    dict(valence_guidance=-1), dict(element_temperature={"timbre": 1.0})])
 def test_bad_requests_are_refused(kwargs):
     with pytest.raises(ConfigError):
         GenerationRequest(**kwargs)
