@@ -24,11 +24,11 @@ from musER.metrics import piece_metrics
 LEVELS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
-def sweep(model: MusER, axis: str, n: int, bars: int, guidance: float, clf) -> list[dict]:
+def sweep(model: MusER, axis: str, n: int, bars: int, guidance: dict, clf) -> list[dict]:
     rows = []
     for k, level in enumerate(LEVELS):
         va = {"valence": 0.0, "arousal": 0.0, axis: level}
-        pieces = model.generate(GenerationRequest(**va, bars=bars, n=n, seed=100 + k, guidance=guidance))
+        pieces = model.generate(GenerationRequest(**va, bars=bars, n=n, seed=100 + k, **guidance))
         probs = clf._probas(clf.features(pieces)) if clf else None
         for i, piece in enumerate(pieces):
             m = piece_metrics(piece)
@@ -59,13 +59,16 @@ def main() -> None:
     ap.add_argument("--checkpoint")
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--bars", type=int, default=8)
-    ap.add_argument("--guidance", type=float, default=1.0)
+    ap.add_argument("--guidance", type=float, help="default: the library's")
+    ap.add_argument("--valence-guidance", type=float, help="default: the library's")
     args = ap.parse_args()
+    guidance = {k: v for k, v in (("guidance", args.guidance), ("valence_guidance", args.valence_guidance))
+                if v is not None}
     model = MusER.load(args.checkpoint)
     clf = EmotionClassifier.load(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None
-    report("arousal", sweep(model, "arousal", args.n, args.bars, args.guidance, clf),
+    report("arousal", sweep(model, "arousal", args.n, args.bars, guidance, clf),
            ["notes_per_s", "velocity", "p_arousal"])
-    report("valence", sweep(model, "valence", args.n, args.bars, args.guidance, clf),
+    report("valence", sweep(model, "valence", args.n, args.bars, guidance, clf),
            ["major_minor", "p_valence"])
 
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MUSER_VENV:-$ROOT/.venv}"
-bash "$ROOT/installer/setup.sh"
+# the app plays sound through QtMultimedia (PySide6-Addons); MUSER_AUDIO=0 skips it
+MUSER_AUDIO="${MUSER_AUDIO:-1}" bash "$ROOT/installer/setup.sh"
 if [ "$(uname -s)" = Linux ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
     echo "[run-app] no display found (DISPLAY and WAYLAND_DISPLAY are unset); the window cannot open." >&2
     echo "[run-app] Run this from a desktop session, or use the command line: $VENV/bin/muser --help" >&2

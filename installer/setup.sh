@@ -11,7 +11,7 @@
 #   MUSER_TORCH_INDEX  extra package index for the CPU build of torch
 #                      (default: https://download.pytorch.org/whl/cpu; set to "" to use only
 #                      your normal pip configuration)
-#   MUSER_AUDIO        set to 1 to also install PySide6-Addons (about 175 MB), which holds
+#   MUSER_AUDIO        set to 1 (run-app.sh does) to also install PySide6-Addons (about 175 MB), which holds
 #                      QtMultimedia: without it the app plays no sound (it shows "no audio output"
 #                      and moves the playhead; WAV export works either way)
 #   MUSER_FORCE_SETUP  set to 1 to reinstall even if the environment looks up to date

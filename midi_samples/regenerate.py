@@ -33,7 +33,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data")
     ap.add_argument("--checkpoint")
-    ap.add_argument("--guidance", type=float, default=2.0)
     args = ap.parse_args()
     model = MusER.load(args.checkpoint)
     rows = []
@@ -50,13 +49,12 @@ def main() -> None:
         shutil.rmtree(HERE / sub, ignore_errors=True)
     for q in Quadrant:
         v, a = q.va
-        for i, piece in enumerate(model.generate(GenerationRequest(v, a, bars=16, n=4, seed=q.value,
-                                                                   guidance=args.guidance))):
+        for i, piece in enumerate(model.generate(GenerationRequest(v, a, bars=16, n=4, seed=q.value))):
             save(piece, f"quadrants/{q.name}_{i + 1}.mid", "quadrant", q.name)
     for axis in ("arousal", "valence"):
         for k, level in enumerate((-1.0, -0.5, 0.0, 0.5, 1.0)):
             va = {"valence": 0.0, "arousal": 0.0, axis: level}
-            piece = model.generate(GenerationRequest(**va, bars=8, seed=50, guidance=args.guidance))[0]
+            piece = model.generate(GenerationRequest(**va, bars=8, seed=50))[0]
             save(piece, f"sweep/{axis}_{k}_{level:+.1f}.mid", f"{axis} sweep", "same seed, one slider moved")
     val = split_files(data_dir(args.data), "val")
     for n, (src_q, ref_q, elements, v, a) in enumerate(TRANSFERS, start=1):

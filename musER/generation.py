@@ -22,6 +22,9 @@ from .sampling import sample
 from .vocab import HALF_BAR_STEPS, Vocab
 
 TYPE_COL = COLUMN["type"]
+# bins a bar's tempo may move from the previous bar's: 96 % of EMOPIA's bar-to-bar changes are
+# within 3 (one bin is 4.3 %); unconstrained, codes from the prior made tempi jump 52 <-> 130 BPM
+TEMPO_STEP = 3
 FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the valence mirrored
 
 
@@ -47,6 +50,7 @@ class SequenceState:
     prev_type: int | None = None
     position: int | None = None
     bars: int = 0
+    tempo: int = 0  # tempo id of the last bar (0 before the first)
     done: bool = False
 
 
@@ -147,6 +151,12 @@ class StepDecoder:
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
+            if family == "tempo":
+                for i, st in enumerate(states):
+                    if st.tempo and masks[i, 1:].any():  # a bar line after the first: keep the pulse
+                        near = np.zeros_like(masks[i])
+                        near[max(1, st.tempo - TEMPO_STEP):st.tempo + TEMPO_STEP + 1] = True
+                        masks[i] &= near
             out[:, COLUMN[family]] = sample(logits[family], self.gen, temp, 0.9,
                                             torch.from_numpy(masks).to(self.device))
         metrical = self.grammar.metrical
@@ -197,6 +207,7 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
         if beat == grammar.bar:
             st.bars += 1
             st.position = None
+            st.tempo = int(row[COLUMN["tempo"]]) or st.tempo
         else:
             st.position = beat - grammar.bar - 1
     st.prev_type = kind

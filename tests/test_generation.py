@@ -51,6 +51,16 @@ def test_progress_is_reported_and_cancel_stops(model):
         model.generate(GenerationRequest(bars=2), cancel=stop)
 
 
+def test_tempo_moves_by_at_most_a_few_bins_per_bar(model):
+    from musER.generation import TEMPO_STEP
+
+    step = Vocab.default().values["tempo"][1] / Vocab.default().values["tempo"][0]  # one geometric bin
+    for piece in model.generate(GenerationRequest(bars=8, n=4, seed=2, temperature=2.0)):
+        lengths = np.diff(piece.bar_times)[:-1]  # the last bar may be stretched for the final chord
+        ratios = lengths[1:] / lengths[:-1]
+        assert np.all(np.abs(np.log(ratios)) <= TEMPO_STEP * np.log(step) + 1e-6), ratios
+
+
 def test_valence_guidance_acts_only_away_from_neutral_valence(model):
     def notes(valence, push):
         pieces = model.generate(GenerationRequest(valence=valence, arousal=0.5, bars=2, n=2, seed=5,
