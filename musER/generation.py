@@ -213,7 +213,7 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
     st.prev_type = kind
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int, window: int,
                     settings: SamplingSettings, seed: int,
                     progress: Callable[[int, int], None] | None = None,
@@ -282,7 +282,7 @@ def _finish(st: SequenceState, vocab: Vocab, emotion_w: np.ndarray) -> np.ndarra
     return np.stack([head, *body, eos])
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def decode_latents(vqvae, vocab: Vocab, z: torch.Tensor, emotion: torch.Tensor, window: int,
                    settings: SamplingSettings, seed: int,
                    progress: Callable[[int, int], None] | None = None,
