@@ -71,7 +71,8 @@ def main() -> None:
     print(f"median onset error {1000 * np.median(cat['onset']):.1f} ms (95th pct {1000 * np.percentile(cat['onset'], 95):.1f} ms)")
     print(f"median duration error {1000 * np.median(cat['duration']):.1f} ms; "
           f"median velocity error {np.median(cat['velocity']):.1f} (mean {cat['velocity'].mean():.2f})")
-    print(f"bars whose tempo token differs from the previous bar's: {np.mean([r['tempo_changes'] for r in rows]):.3f}")
+    changes = np.mean([r["tempo_changes"] for r in rows])
+    print(f"bars whose tempo token differs from the previous bar's: {changes:.3f}")
     print(f"estimated tempo: median {np.median(bpm):.0f} BPM, 5-95% [{np.percentile(bpm, 5):.0f}, {np.percentile(bpm, 95):.0f}]")
 
 
