@@ -27,7 +27,8 @@ def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int) -> tupl
     """(compute seconds, music seconds) for one batch."""
     engine = model._engine
     asked = GenerationRequest()  # the library's default sampling and guidance
-    settings = SamplingSettings(asked.temperature, asked.top_p, {}, asked.guidance, asked.valence_guidance)
+    settings = SamplingSettings(asked.temperature, asked.top_p, {}, asked.guidance, asked.valence_guidance,
+                                key_lock=asked.key_lock)
     start = time.perf_counter()
     seqs = generate_tokens(engine.vqvae, engine.prior, engine.vocab, engine._emotion(0.5, 0.5, batch), bars,
                            engine.window, settings, seed, use_cache=use_cache)

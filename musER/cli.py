@@ -104,7 +104,7 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
     for k, batch in mine:
         request = GenerationRequest(valence, arousal, args.bars, len(batch), args.seed + k, args.temperature,
                                     args.top_p, _element_temperatures(args.element_temperature),
-                                    *_guidance(args, GenerationRequest))
+                                    *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock)
         done = [0]
 
         def progress(step: int, total: int, done=done, size=len(batch)) -> None:
@@ -203,6 +203,7 @@ def cmd_evaluate(args) -> int:
             rows += generate_into(argparse.Namespace(
                 valence=v, arousal=a, quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
                 temperature=1.0, top_p=0.9, guidance=args.guidance, valence_guidance=args.valence_guidance,
+                no_key_lock=args.no_key_lock,
                 element_temperature=None, batch=8,
                 overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto"), out)
         _write_csv(out / "manifest.csv", rows)
@@ -220,6 +221,8 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
                         help="emotion guidance (1 = none, >1 = stronger emotion; default: the library's, 3)")
     parser.add_argument("--valence-guidance", type=float,
                         help="extra push away from the opposite valence (0 = none; default: the library's, 2)")
+    parser.add_argument("--no-key-lock", action="store_true",
+                        help="let notes leave the key the piece has set up (by default they keep to it)")
 
 
 def _guidance(args, request_class) -> tuple[float, float]:

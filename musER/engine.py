@@ -60,7 +60,7 @@ class Engine:
     # -- generation ---------------------------------------------------------------------
     def generate(self, request, progress=None, cancel: threading.Event | None = None) -> list[Piece]:
         settings = SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
-                                    request.guidance, request.valence_guidance)
+                                    request.guidance, request.valence_guidance, key_lock=request.key_lock)
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(request.valence, request.arousal, request.n),
                               request.bars, self.window, settings, request.seed, progress, cancel)
         pieces = []
@@ -69,7 +69,7 @@ class Engine:
             piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
             piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,
                                "top_p": request.top_p, "guidance": request.guidance,
-                               "valence_guidance": request.valence_guidance,
+                               "valence_guidance": request.valence_guidance, "key_lock": request.key_lock,
                                "element_temperature": dict(request.element_temperature)})
             pieces.append(piece)
         return pieces

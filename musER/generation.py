@@ -18,6 +18,7 @@ import torch
 from .elements import COLUMN, ELEMENTS, FAMILIES
 from .errors import Cancelled
 from .grammar import Grammar
+from .metrics import key_correlations
 from .sampling import sample
 from .vocab import HALF_BAR_STEPS, Vocab
 
@@ -25,7 +26,13 @@ TYPE_COL = COLUMN["type"]
 # bins a bar's tempo may move from the previous bar's: 96 % of EMOPIA's bar-to-bar changes are
 # within 3 (one bin is 4.3 %); unconstrained, codes from the prior made tempi jump 52 <-> 130 BPM
 TEMPO_STEP = 3
-FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the valence mirrored
+FLIP_VALENCE = [1, 0, 3, 2]
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
+KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
+# how far the asked valence tips a held key towards major or minor (correlation units); the prior
+# alone barely renders mode, the main cue of valence in music
+KEY_MODE_WEIGHT = 0.2  # quadrant weights of the same arousal with the valence mirrored
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class SamplingSettings:
     guidance: float = 1.0  # classifier-free guidance on the prior; 1 = plain conditional
     valence_guidance: float = 0.0  # pushes the prior away from the same arousal with opposite valence
     decoder_temperature: float = 0.0  # 0 = most likely token given the codes
+    key_lock: bool = False  # keep notes in the key the piece has set up (generation only)
 
 
 @dataclass
@@ -51,6 +59,7 @@ class SequenceState:
     position: int | None = None
     bars: int = 0
     tempo: int = 0  # tempo id of the last bar (0 before the first)
+    pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
     done: bool = False
 
 
@@ -67,6 +76,9 @@ class StepDecoder:
         self.gen = generator
         self.device = emotion.device
         self.window_start = 0
+        self.pitch_class_of_id = np.array([12] + [int(v) % 12 for v in vocab.values["pitch"]])
+        w = emotion.cpu().numpy()
+        self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -151,6 +163,10 @@ class StepDecoder:
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
+            if family == "pitch" and self.settings.key_lock:
+                for i, st in enumerate(states):
+                    if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
+                        masks[i] &= self.in_key(st.pitch_classes, float(self.valence[i]))
             if family == "tempo":
                 for i, st in enumerate(states):
                     if st.tempo and masks[i, 1:].any():  # a bar line after the first: keep the pulse
@@ -162,6 +178,10 @@ class StepDecoder:
         metrical = self.grammar.metrical
         out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
         return out
+
+    def in_key(self, pitch_classes: np.ndarray, valence: float) -> np.ndarray:
+        """Pitch ids of the scale that best fits the notes so far; id 0 (no pitch) stays allowed."""
+        return np.append(key_scale(pitch_classes, valence), True)[self.pitch_class_of_id]
 
     def advance(self) -> None:
         self.pos += 1
@@ -193,6 +213,18 @@ class StepDecoder:
         return start
 
 
+def key_scale(pitch_classes: np.ndarray, valence: float = 0.0) -> np.ndarray:
+    """(12,) bool: the major or minor scale (Krumhansl-Kessler key) that best fits a pitch-class
+    histogram; the asked valence tips the choice towards major (positive) or minor (negative)."""
+    major, minor = key_correlations(pitch_classes)
+    tips = KEY_MODE_WEIGHT * valence
+    tonic, steps = (int(major.argmax()), MAJOR_SCALE) if major.max() + tips >= minor.max() - tips \
+        else (int(minor.argmax()), MINOR_SCALE)
+    scale = np.zeros(12, dtype=bool)
+    scale[[(tonic + k) % 12 for k in steps]] = True
+    return scale
+
+
 def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, latent: np.ndarray,
                  grammar: Grammar) -> None:
     st.tokens.append(row)
@@ -210,6 +242,10 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
             st.tempo = int(row[COLUMN["tempo"]]) or st.tempo
         else:
             st.position = beat - grammar.bar - 1
+    elif kind == grammar.note:
+        pitch = grammar.vocab.value_of("pitch", int(row[COLUMN["pitch"]]))
+        if pitch is not None:
+            st.pitch_classes[int(pitch) % 12] += 1
     st.prev_type = kind
 
 

@@ -61,6 +61,32 @@ def test_tempo_moves_by_at_most_a_few_bins_per_bar(model):
         assert np.all(np.abs(np.log(ratios)) <= TEMPO_STEP * np.log(step) + 1e-6), ratios
 
 
+def test_key_scale_finds_major_and_minor_keys():
+    from musER.generation import key_scale
+
+    c_major = np.zeros(12)
+    c_major[[0, 2, 4, 5, 7, 9, 11]] = [5, 2, 4, 2, 4, 2, 1]
+    assert set(np.flatnonzero(key_scale(c_major))) == {0, 2, 4, 5, 7, 9, 11}
+    a_minor = np.zeros(12)
+    a_minor[[9, 0, 4, 2, 11, 5]] = [5, 3, 3, 1, 1, 1]
+    assert set(np.flatnonzero(key_scale(a_minor))) == {9, 11, 0, 2, 4, 5, 7, 8}
+    # an ambiguous histogram (the shared notes of C major and A minor) follows the asked valence
+    shared = np.zeros(12)
+    shared[[0, 2, 4, 5, 7, 9, 11]] = 1
+    assert key_scale(shared, valence=1.0)[[0, 4, 7]].all() and not key_scale(shared, valence=1.0)[8]
+    assert key_scale(shared, valence=-1.0)[[9, 0, 4, 8]].all()
+
+
+def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
+    from musER.generation import KEY_LOCK_AFTER
+
+    def classes_after_the_free_notes(lock):
+        pieces = model.generate(GenerationRequest(bars=16, n=3, seed=4, temperature=2.0, key_lock=lock))
+        return [len(set(p.notes[KEY_LOCK_AFTER:, 2].astype(int) % 12)) for p in pieces]
+
+    assert np.mean(classes_after_the_free_notes(True)) < np.mean(classes_after_the_free_notes(False))
+
+
 def test_valence_guidance_acts_only_away_from_neutral_valence(model):
     def notes(valence, push):
         pieces = model.generate(GenerationRequest(valence=valence, arousal=0.5, bars=2, n=2, seed=5,

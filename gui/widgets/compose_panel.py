@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -65,6 +66,10 @@ class ComposePanel(QWidget):
         form.addRow("Variations", self.variations)
         form.addRow("Temperature", self.temperature)
         form.addRow("Seed", seed_row)
+        self.key_lock = QCheckBox("Keep to the key")
+        self.key_lock.setChecked(True)
+        self.key_lock.setToolTip("after the first notes, stay in the major or minor scale the piece has set up")
+        form.addRow("", self.key_lock)
 
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced: temperature per element")
@@ -111,7 +116,7 @@ class ComposePanel(QWidget):
         return {
             "valence": valence, "arousal": arousal, "bars": self.bars.value(),
             "n": self.variations.value(), "seed": self.seed.value(),
-            "temperature": self.temperature.value(),
+            "temperature": self.temperature.value(), "key_lock": self.key_lock.isChecked(),
             "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
         }
 
@@ -136,6 +141,7 @@ class ComposePanel(QWidget):
         self.temperature.setValue(s.temperature)
         for e, spin in self.element_temperature.items():
             spin.setValue(s.element_temperature.get(e, 1.0))
+        self.key_lock.setChecked(s.key_lock)
         self.advanced_toggle.setChecked(s.advanced_open)
 
     def store_settings(self, s: Settings) -> None:
@@ -144,4 +150,5 @@ class ComposePanel(QWidget):
         s.bars, s.variations, s.seed = self.bars.value(), self.variations.value(), self.seed.value()
         s.temperature = self.temperature.value()
         s.element_temperature = {e: spin.value() for e, spin in self.element_temperature.items()}
+        s.key_lock = self.key_lock.isChecked()
         s.advanced_open = self.advanced_toggle.isChecked()
