@@ -50,14 +50,22 @@ def pitch_class_entropy(notes: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
+def _standardised(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(-1, keepdims=True)
+    return x / np.sqrt((x * x).sum(-1, keepdims=True))
+
+
+# rows: the profile rotated to each tonic, standardised once (generation asks at every note)
+_KEY_PROFILES = _standardised(np.stack([np.roll(p, k) for p in (KK_MAJOR, KK_MINOR) for k in range(12)]))
+
+
 def key_correlations(hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pearson correlation of a pitch-class histogram with the 12 major and 12 minor keys."""
     hist = np.asarray(hist, dtype=float)
     if np.ptp(hist) == 0:
         return np.zeros(12), np.zeros(12)
-    major = np.array([np.corrcoef(hist, np.roll(KK_MAJOR, k))[0, 1] for k in range(12)])
-    minor = np.array([np.corrcoef(hist, np.roll(KK_MINOR, k))[0, 1] for k in range(12)])
-    return major, minor
+    r = _KEY_PROFILES @ _standardised(hist)
+    return r[:12], r[12:]
 
 
 def major_minor_strength(notes: np.ndarray) -> float:
