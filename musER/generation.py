@@ -26,13 +26,13 @@ TYPE_COL = COLUMN["type"]
 # bins a bar's tempo may move from the previous bar's: 96 % of EMOPIA's bar-to-bar changes are
 # within 3 (one bin is 4.3 %); unconstrained, codes from the prior made tempi jump 52 <-> 130 BPM
 TEMPO_STEP = 3
-FLIP_VALENCE = [1, 0, 3, 2]
+FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the valence mirrored
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
 KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 # how far the asked valence tips a held key towards major or minor (correlation units); the prior
 # alone barely renders mode, the main cue of valence in music
-KEY_MODE_WEIGHT = 0.2  # quadrant weights of the same arousal with the valence mirrored
+KEY_MODE_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
