@@ -80,7 +80,7 @@ class ComposePanel(QWidget):
         grid.setContentsMargins(12, 0, 0, 0)
         self.element_temperature = {e: _double_spin(0.1, 5.0, 0.1, 1.0) for e in ELEMENTS}
         for i, (element, spin) in enumerate(self.element_temperature.items()):
-            spin.setToolTip(f"multiplies the {element} decoder's temperature")
+            spin.setToolTip(f"multiplies the sampling temperature of the {element} codes")
             grid.addWidget(QLabel(element), i // 2, 2 * (i % 2))
             grid.addWidget(spin, i // 2, 2 * (i % 2) + 1)
         self.advanced_toggle.toggled.connect(self._show_advanced)
