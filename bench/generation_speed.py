@@ -18,17 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from musER.api import GenerationRequest, MusER
-from musER.engine import end_on_held_chord
-from musER.generation import SamplingSettings, generate_tokens
+from musER.engine import end_on_held_chord, sampling_settings
+from musER.generation import generate_tokens
 from musER.tokenizer import decode_ids
 
 
 def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int) -> tuple[float, float]:
     """(compute seconds, music seconds) for one batch."""
     engine = model._engine
-    asked = GenerationRequest()  # the library's default sampling and guidance
-    settings = SamplingSettings(asked.temperature, asked.top_p, {}, asked.guidance, asked.valence_guidance,
-                                key_lock=asked.key_lock)
+    settings = sampling_settings(GenerationRequest())  # the library's default sampling and guidance
     start = time.perf_counter()
     seqs = generate_tokens(engine.vqvae, engine.prior, engine.vocab, engine._emotion(0.5, 0.5, batch), bars,
                            engine.window, settings, seed, use_cache=use_cache)

@@ -59,8 +59,7 @@ class Engine:
 
     # -- generation ---------------------------------------------------------------------
     def generate(self, request, progress=None, cancel: threading.Event | None = None) -> list[Piece]:
-        settings = SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
-                                    request.guidance, request.valence_guidance, key_lock=request.key_lock)
+        settings = sampling_settings(request)
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(request.valence, request.arousal, request.n),
                               request.bars, self.window, settings, request.seed, progress, cancel)
         pieces = []
@@ -151,3 +150,9 @@ class Engine:
             raise CheckpointError("this checkpoint has no reference latent map")
         return ReferenceMap({e: np.asarray(ref["points"][e]) for e in ELEMENTS}, np.asarray(ref["quadrants"]),
                             list(ref["names"]), ref.get("silhouette", {}))
+
+
+def sampling_settings(request) -> SamplingSettings:
+    """How the prior and decoder sample for a GenerationRequest."""
+    return SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
+                            request.guidance, request.valence_guidance, key_lock=request.key_lock)

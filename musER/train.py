@@ -110,13 +110,13 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     total_steps = cfg.epochs * steps_per_epoch
-    clock = {"elapsed": 0.0}  # seconds trained, kept across resumes
+    elapsed = 0.0  # seconds trained, kept across resumes (read by lr_factor)
 
     def lr_factor(step: int) -> float:
         # warm-up, then a cosine that ends with the epochs or with the time limit, whichever comes first
         done = step / max(total_steps, 1)
         if cfg.max_minutes:
-            done = max(done, clock["elapsed"] / (60 * cfg.max_minutes))
+            done = max(done, elapsed / (60 * cfg.max_minutes))
         return min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
@@ -127,12 +127,12 @@ def fit(
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         epoch, best, bad_epochs, best_row = state["epoch"], state["best"], state["bad_epochs"], state["best_row"]
-        clock["elapsed"] = state.get("elapsed", 0.0)
+        elapsed = state.get("elapsed", 0.0)
         log.info("%s: resumed after epoch %d (best %s %.4f)", name, epoch, monitor, best)
     # unused parameters exist in ablations (no regulariser, no element decoders)
     net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if ddp.world > 1 else model
     use_amp = amp_enabled(device)
-    started = time.time() - clock["elapsed"]
+    started = time.time() - elapsed
     while epoch < cfg.epochs and bad_epochs < cfg.patience:
         rng = np.random.default_rng(cfg.seed * 1000 + epoch)
         torch.manual_seed(cfg.seed * 1000 + epoch)
@@ -148,7 +148,7 @@ def fit(
             loss.backward()
             nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
-            clock["elapsed"] = time.time() - started
+            elapsed = time.time() - started
             sched.step()
             n += 1
             for k, v in parts.items():
