@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from musER.batching import collate
 from musER.checkpoint import load_checkpoint, save_checkpoint
@@ -16,7 +18,7 @@ from musER.errors import CheckpointError, ConfigError
 from musER.model.factory import build_prior, build_vqvae
 from musER.model.quantizer import EMAQuantizer
 from musER.model.regularizer import pairwise_sign_loss
-from musER.model.vqvae import emotion_weights
+from musER.model.vqvae import element_loss, emotion_weights
 from musER.testing import synthetic_piece
 from musER.tokenizer import encode_notes
 from musER.vocab import Vocab
@@ -43,6 +45,37 @@ def test_forward_shapes_and_finite_losses():
     for i, e in enumerate(ELEMENTS):
         assert logits[e].shape == (ids.shape[0], ids.shape[1] - 1, VOCAB.size(e))
     assert torch.isfinite(losses.total) and losses.regularization > 0
+
+
+def test_balanced_loss_weighs_the_few_steps_where_an_element_applies_as_much_as_the_rest():
+    # 1 applying step (id 2) among 9 "does not apply" steps (id 0)
+    target = torch.tensor([2] + [0] * 9)
+    right = torch.full((10, 4), -5.0)
+    right[torch.arange(10), target] = 5.0
+    wrong_rare = right.clone()
+    wrong_rare[0] = torch.tensor([-5.0, -5.0, -5.0, 5.0])  # only the applying step is wrong
+    plain = element_loss(wrong_rare, target, balanced=False)
+    balanced = element_loss(wrong_rare, target, balanced=True)
+    per_step = F.cross_entropy(wrong_rare, target, reduction="none")
+    assert torch.isclose(plain, per_step.mean())
+    assert torch.isclose(balanced, (per_step[0] + per_step[1:].mean()) / 2)
+    assert balanced > 4 * plain
+    # an element that applies everywhere (type) gets the plain mean
+    everywhere = torch.tensor([1, 2, 3, 1])
+    logits = torch.randn(4, 4)
+    assert torch.isclose(element_loss(logits, everywhere, True), F.cross_entropy(logits, everywhere))
+
+
+def test_without_the_regulariser_the_dr_network_learns_but_does_not_shape_the_latent():
+    torch.manual_seed(0)
+    vq_cfg, _ = preset("tiny")
+    vqvae = build_vqvae(replace(vq_cfg, use_regularizer=False), VOCAB)
+    ids, lengths, q = synthetic_batch()
+    _, losses = vqvae(ids, lengths, emotion_weights(q))
+    assert losses.regularization > 0
+    losses.regularization.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in vqvae.regularizer.parameters())
+    assert all(p.grad is None for p in vqvae.encoder.parameters())
 
 
 def test_padding_does_not_change_the_outputs_of_real_steps():

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import VQVAEConfig
-from ..elements import ELEMENTS, LATENT_DIM, SLICE_DIM, latent_slice
+from ..elements import ELEMENTS, LATENT_DIM, SLICE_DIM, latent_slice, parse_elements
 from .embedding import StepEmbedding
 from .layers import Block, KVCache, new_caches
 from .quantizer import EMAQuantizer
@@ -124,6 +124,7 @@ class VQVAE(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.sizes = sizes
+        self.balanced = parse_elements(cfg.balanced_elements) if cfg.balanced_elements else ()
         self.encoder = Encoder(cfg, sizes)
         groups = len(ELEMENTS) if cfg.codebook == "product" else 1
         self.quantizer = EMAQuantizer(LATENT_DIM, groups, cfg.codebook_size, cfg.ema_decay, cfg.dead_code_threshold)
@@ -150,16 +151,27 @@ class VQVAE(nn.Module):
         per_element, accuracy = {}, {}
         for i, e in enumerate(ELEMENTS):
             target = x[..., i]
-            per_element[e] = F.cross_entropy(logits[e][valid], target[valid])
+            per_element[e] = element_loss(logits[e][valid], target[valid], e in self.balanced)
             applies = valid & (target > 0)
             hit = (logits[e].argmax(-1) == target) & applies
             accuracy[e] = hit.sum() / applies.sum().clamp(min=1)
         reconstruction = torch.stack(list(per_element.values())).mean()
-        regularization = reconstruction * 0.0
-        if self.cfg.use_regularizer:
-            regularization = torch.stack(list(self.regularizer(z_e, x, valid).values())).sum()
+        # without the regulariser (ablation) the DR network still learns, on detached latents,
+        # so the order of unregularised slices can be measured the same way
+        latent = z_e if self.cfg.use_regularizer else z_e.detach()
+        regularization = torch.stack(list(self.regularizer(latent, x, valid).values())).sum()
         total = reconstruction + self.cfg.commitment * q.commitment + self.cfg.regularizer_weight * regularization
         return logits, Losses(total, reconstruction, q.commitment, regularization, per_element, accuracy, q.perplexity)
+
+
+def element_loss(logits: torch.Tensor, target: torch.Tensor, balanced: bool) -> torch.Tensor:
+    """Cross-entropy of one element over steps (N, V), (N,); id 0 = the element does not apply."""
+    if not balanced:
+        return F.cross_entropy(logits, target)
+    ce = F.cross_entropy(logits, target, reduction="none")
+    applies = target > 0
+    parts = [ce[m].mean() for m in (applies, ~applies) if m.any()]
+    return torch.stack(parts).mean() if parts else ce.sum()
 
 
 def emotion_weights(quadrants: torch.Tensor) -> torch.Tensor:
