@@ -19,6 +19,7 @@ from .elements import COLUMN, ELEMENTS, FAMILIES
 from .errors import Cancelled
 from .grammar import Grammar
 from .metrics import key_correlations
+from .model.fused_heads import FusedElementHeads
 from .sampling import sample
 from .vocab import HALF_BAR_STEPS, Vocab
 
@@ -79,6 +80,7 @@ class StepDecoder:
         self.pitch_class_of_id = np.array([12] + [int(v) % 12 for v in vocab.values["pitch"]])
         w = emotion.cpu().numpy()
         self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
+        self.fused = FusedElementHeads.of(vqvae.decoder)  # None: element decoders with attention layers
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -110,12 +112,12 @@ class StepDecoder:
         return self.prior.states(codes, cond, self.pos, self.prior_caches)[:, -1]
 
     def sample_codes(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
-        h = self._prior_hidden(prev_codes)
+        x = self._prior_hidden(prev_codes)
         b = self.emotion.shape[0]
         chosen: dict[int, torch.Tensor] = {}
         s = self.settings
         for g in self.prior.order:
-            parts = self.prior.group_logits(h, {k: v.repeat(self.copies) for k, v in chosen.items()}, g).split(b)
+            parts = self.prior.heads[g](x).split(b)
             logits = parts[0]
             if s.guidance != 1.0:
                 logits = parts[1] + s.guidance * (parts[0] - parts[1])
@@ -124,6 +126,7 @@ class StepDecoder:
             element = ELEMENTS[g] if self.prior.groups == len(ELEMENTS) else None
             temp = s.temperature * s.element_temperature.get(element, 1.0)
             chosen[g] = sample(logits, self.gen, temp, s.top_p)
+            x = x + self.prior.code_embed[g](chosen[g].repeat(self.copies))  # as Prior.group_logits adds them
         return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
 
     # -- decoder -------------------------------------------------------------------------
@@ -144,10 +147,17 @@ class StepDecoder:
             for i, st in enumerate(states)])).to(self.device)
         temp = self.settings.decoder_temperature
         # inside a step: type decides which families apply, then beat decides tempo vs chord
-        type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
+        if self.fused is not None:
+            x = self.fused.inputs(g[:, -1], z_step)
+            type_logits = self.fused.type_logits(x)
+        else:
+            type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
         out[:, TYPE_COL] = sample(type_logits, self.gen, temp, 0.9, allowed)
-        type_ids = out[:, TYPE_COL:TYPE_COL + 1]
-        logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
+        if self.fused is not None:
+            logits = self.fused.other_logits(x, out[:, TYPE_COL])
+        else:
+            type_ids = out[:, TYPE_COL:TYPE_COL + 1]
+            logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
         beat_allowed = torch.from_numpy(np.stack([
             self.grammar.allowed_beats(st.prev_type, st.position) for st in states])).to(self.device)
         # A bar line only where the decoder asks for one: when it names a position that is not
@@ -204,8 +214,9 @@ class StepDecoder:
         dec = self.vqvae.decoder
         h = dec.inputs(x, self.emotion)
         g = dec.global_states(h, z, self.dec_caches["global"])
-        for e in ELEMENTS:
-            dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
+        if self.fused is None:  # element decoders with attention layers have caches to fill
+            for e in ELEMENTS:
+                dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
             self.prior.states(c.repeat(self.copies, 1, 1), self._prior_condition(), 0, self.prior_caches)

@@ -16,6 +16,7 @@ from musER.config import preset
 from musER.elements import ELEMENTS
 from musER.errors import CheckpointError, ConfigError
 from musER.model.factory import build_prior, build_vqvae
+from musER.model.fused_heads import FusedElementHeads
 from musER.model.quantizer import EMAQuantizer
 from musER.model.regularizer import pairwise_sign_loss
 from musER.model.vqvae import element_loss, emotion_weights
@@ -246,6 +247,27 @@ def test_kv_cache_gives_the_same_logits_as_a_full_pass():
     for t in range(1, codes.shape[1]):
         step_h.append(prior.states(codes[:, t - 1: t], emotion, t, pc))
     assert torch.allclose(torch.cat(step_h, 1), full_h, atol=1e-5)
+
+
+def test_fused_element_heads_give_the_element_decoders_logits():
+    vqvae, _ = tiny_models(2)
+    vqvae.eval()
+    for p in vqvae.parameters():  # trained-looking weights, not the init's zero biases
+        p.data.add_(0.1 * torch.randn_like(p))
+    dec = vqvae.decoder
+    fused = FusedElementHeads.of(dec)
+    g, z = torch.randn(5, 1, vqvae.cfg.d_decoder), torch.randn(5, 1, 112)
+    type_ids = torch.tensor([1, 2, 3, 2, 3])
+    with torch.no_grad():
+        x = fused.inputs(g[:, 0], z[:, 0])
+        assert torch.allclose(fused.type_logits(x), dec.element_logits("type", g, z, None)[:, 0], atol=1e-5)
+        others = fused.other_logits(x, type_ids)
+        for e in ELEMENTS:
+            if e != "type":
+                assert torch.allclose(others[e], dec.element_logits(e, g, z, type_ids[:, None])[:, 0], atol=1e-5)
+    # element decoders with attention layers keep the module path
+    vq_cfg, _ = preset("tiny")
+    assert FusedElementHeads.of(build_vqvae(replace(vq_cfg, element_layers=1), VOCAB).decoder) is None
 
 
 def test_configs_validate_and_round_trip():
