@@ -3,7 +3,8 @@
     python bench/generation_speed.py [--checkpoint DIR] [--bars 16] [--repeats 2]
 
 Real-time factor = seconds of music produced per second of compute, with the library's default
-sampling (guidance included). Prints a Markdown table.
+sampling (guidance included), with float16 decoding weights (the default on a CPU) and float32.
+Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -43,25 +44,28 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = MusER.load(args.checkpoint)
-    model.generate(GenerationRequest(bars=1))  # warm-up
     rows = []
-    for batch in (1, 8):
-        for use_cache in (True, False):
-            if not use_cache and batch == 8:
-                continue  # the uncached path is compared at batch 1 only (it is slow)
-            spent = music = 0.0
-            for r in range(args.repeats if use_cache else 1):
-                s, m = run(model, args.bars, batch, use_cache, seed=r)
-                spent, music = spent + s, music + m
-            rows.append((batch, "yes" if use_cache else "no", spent, music, music / spent))
-    print(f"| batch | cache | compute s | music s | real-time factor |  ({args.bars} bars, {torch.get_num_threads()} threads)")
-    print("|---|---|---|---|---|")
-    for batch, cache, spent, music, rtf in rows:
-        print(f"| {batch} | {cache} | {spent:.1f} | {music:.1f} | {rtf:.1f}x |")
-    cached = next(r for r in rows if r[0] == 1 and r[1] == "yes")
-    uncached = next(r for r in rows if r[0] == 1 and r[1] == "no")
-    print(f"\ncache speed-up at batch 1 (seconds of music per compute second): {cached[4] / uncached[4]:.1f}x")
+    for half in (True, False):
+        model = MusER.load(args.checkpoint, half=half)
+        weights = "fp16" if model.info["half_weights"] else "fp32"
+        model.generate(GenerationRequest(bars=1))  # warm-up
+        for batch in (1, 8):
+            for use_cache in (True, False):
+                if not use_cache and batch == 8:
+                    continue  # the uncached path is compared at batch 1 only (it is slow)
+                spent = music = 0.0
+                for r in range(args.repeats if use_cache else 1):
+                    s, m = run(model, args.bars, batch, use_cache, seed=r)
+                    spent, music = spent + s, music + m
+                rows.append((weights, batch, "yes" if use_cache else "no", spent, music, music / spent))
+    print(f"| weights | batch | cache | compute s | music s | real-time factor |  ({args.bars} bars, {torch.get_num_threads()} threads)")
+    print("|---|---|---|---|---|---|")
+    for weights, batch, cache, spent, music, rtf in rows:
+        print(f"| {weights} | {batch} | {cache} | {spent:.1f} | {music:.1f} | {rtf:.1f}x |")
+    for weights in dict.fromkeys(r[0] for r in rows):
+        cached = next(r for r in rows if r[:3] == (weights, 1, "yes"))
+        uncached = next(r for r in rows if r[:3] == (weights, 1, "no"))
+        print(f"\n{weights}: cache speed-up at batch 1 (seconds of music per compute second): {cached[5] / uncached[5]:.1f}x")
 
 
 if __name__ == "__main__":

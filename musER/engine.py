@@ -13,6 +13,7 @@ from .checkpoint import load_checkpoint
 from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
+from .model.half import halve_for_cpu
 from .piece import Piece
 from .tokenizer import decode_ids, encode_notes
 from .train import pick_device
@@ -38,19 +39,23 @@ def end_on_held_chord(piece: Piece) -> Piece:
 
 
 class Engine:
-    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device) -> None:
+    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool | None = False) -> None:
+        """half: float16 decoding weights (None = on a CPU, where the build supports them; model/half.py)."""
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
+        self.n_parameters = sum(p.numel() for p in vqvae.parameters()) + sum(p.numel() for p in prior.parameters())
+        if half is None:
+            half = device.type == "cpu"
+        self.half = bool(half) and halve_for_cpu(vqvae, prior)
 
     @classmethod
-    def load(cls, folder: Path, device: str = "auto") -> Engine:
+    def load(cls, folder: Path, device: str = "auto", half: bool | None = None) -> Engine:
         dev = pick_device(device)
-        return cls(*load_checkpoint(folder, dev), dev)
+        return cls(*load_checkpoint(folder, dev), dev, half)
 
     def info(self, folder: Path) -> dict:
-        params = sum(p.numel() for p in self.vqvae.parameters()) + sum(p.numel() for p in self.prior.parameters())
-        return {"name": Path(folder).name, "path": str(folder), "parameters": params,
-                "device": str(self.device), "trained_on": self.meta.get("training", {}).get("dataset", ""),
+        return {"name": Path(folder).name, "path": str(folder), "parameters": self.n_parameters,
+                "half_weights": self.half, "device": str(self.device), "trained_on": self.meta.get("training", {}).get("dataset", ""),
                 "licence": self.meta.get("licence", ""), "format_version": self.meta["format_version"]}
 
     def _emotion(self, valence: float, arousal: float, n: int) -> torch.Tensor:

@@ -157,3 +157,23 @@ def test_decoded_steps_follow_the_grammar(model):
                            SamplingSettings(), 5)
     for ids in seqs:
         assert Grammar(vocab).errors(ids) == []
+
+
+def test_half_weights_on_cpu_change_little_and_keep_the_model_whole(tiny_ckpt):
+    import torch
+    from torch import nn
+
+    from musER.model.half import HalfLinear
+
+    linear = nn.Linear(64, 32)
+    x = torch.randn(3, 64)
+    with torch.no_grad():
+        assert torch.allclose(HalfLinear(linear)(x), linear(x), atol=2e-2)
+    half, full = MusER.load(tiny_ckpt), MusER.load(tiny_ckpt, half=False)
+    assert half.info["half_weights"] and not full.info["half_weights"]
+    assert half.info["parameters"] == full.info["parameters"]
+    assert any(isinstance(m, HalfLinear) for m in half._engine.prior.modules())
+    request = GenerationRequest(valence=-0.5, arousal=0.5, bars=2, n=2, seed=1)
+    a, b = half.generate(request), half.generate(request)
+    assert all(np.array_equal(x.notes, y.notes) for x, y in zip(a, b))
+    assert all(p.n_notes > 0 and p.n_bars == 2 for p in a)
