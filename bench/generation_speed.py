@@ -3,7 +3,8 @@
     python bench/generation_speed.py [--checkpoint DIR] [--bars 16] [--repeats 2]
 
 Real-time factor = seconds of music produced per second of compute, with the library's default
-sampling (guidance included), with float16 decoding weights (the default on a CPU) and float32.
+sampling (guidance included), with the float16 weight copies for small batches (the default on
+a CPU) and in float32 only.
 Prints a Markdown table.
 """
 

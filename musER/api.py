@@ -110,7 +110,7 @@ class MusER:
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: str = "auto", half: bool | None = None) -> MusER:
         """Load a checkpoint folder (None = the shipped model). Raises CheckpointError.
-        half: decode with float16 weights (None = on a CPU, where torch supports it; 1.3x faster)."""
+        half: float16 weight copies for batch-1 decoding (None = on a CPU, where torch supports them)."""
         from .engine import Engine
 
         folder = Path(checkpoint) if checkpoint else default_checkpoint()

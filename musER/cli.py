@@ -194,6 +194,7 @@ def cmd_data_stats(args) -> int:
 def cmd_evaluate(args) -> int:
     """`evaluate DIR [--generate N]`: optionally compose N pieces per quadrant first."""
     if args.generate:
+        from .api import GenerationRequest
         from .elements import Quadrant
 
         out = _writable_dir(Path(args.dir))
@@ -202,8 +203,8 @@ def cmd_evaluate(args) -> int:
             v, a = q.va
             rows += generate_into(argparse.Namespace(
                 valence=v, arousal=a, quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
-                temperature=1.0, top_p=0.9, guidance=args.guidance, valence_guidance=args.valence_guidance,
-                no_key_lock=args.no_key_lock,
+                temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p,
+                guidance=args.guidance, valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock,
                 element_temperature=None, batch=8,
                 overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto"), out)
         _write_csv(out / "manifest.csv", rows)

@@ -40,7 +40,8 @@ def end_on_held_chord(piece: Piece) -> Piece:
 
 class Engine:
     def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool | None = False) -> None:
-        """half: float16 decoding weights (None = on a CPU, where the build supports them; model/half.py)."""
+        """half: float16 weight copies for small-batch decoding (None = on a CPU, where the build
+        supports them; model/half.py)."""
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
         self.n_parameters = sum(p.numel() for p in vqvae.parameters()) + sum(p.numel() for p in prior.parameters())
@@ -55,7 +56,8 @@ class Engine:
 
     def info(self, folder: Path) -> dict:
         return {"name": Path(folder).name, "path": str(folder), "parameters": self.n_parameters,
-                "half_weights": self.half, "device": str(self.device), "trained_on": self.meta.get("training", {}).get("dataset", ""),
+                "half_weights": self.half, "device": str(self.device),
+                "trained_on": self.meta.get("training", {}).get("dataset", ""),
                 "licence": self.meta.get("licence", ""), "format_version": self.meta["format_version"]}
 
     def _emotion(self, valence: float, arousal: float, n: int) -> torch.Tensor:

@@ -62,7 +62,7 @@ def test_tempo_moves_by_at_most_a_few_bins_per_bar(model):
 
 
 def test_key_scale_finds_major_and_minor_keys():
-    from musER.generation import key_scale
+    from musER.generation import key_scale, mode_tip
 
     c_major = np.zeros(12)
     c_major[[0, 2, 4, 5, 7, 9, 11]] = [5, 2, 4, 2, 4, 2, 1]
@@ -70,11 +70,15 @@ def test_key_scale_finds_major_and_minor_keys():
     a_minor = np.zeros(12)
     a_minor[[9, 0, 4, 2, 11, 5]] = [5, 3, 3, 1, 1, 1]
     assert set(np.flatnonzero(key_scale(a_minor))) == {9, 11, 0, 2, 4, 5, 7, 8}
-    # an ambiguous histogram (the shared notes of C major and A minor) follows the asked valence
+    # an ambiguous histogram (the shared notes of C major and A minor) follows the tip of the asked
+    # emotion, which is stronger in aroused music than in calm music
     shared = np.zeros(12)
     shared[[0, 2, 4, 5, 7, 9, 11]] = 1
-    assert key_scale(shared, valence=1.0)[[0, 4, 7]].all() and not key_scale(shared, valence=1.0)[8]
-    assert key_scale(shared, valence=-1.0)[[9, 0, 4, 8]].all()
+    happy, tense = mode_tip(1.0, 1.0), mode_tip(-1.0, 1.0)
+    assert key_scale(shared, happy)[[0, 4, 7]].all() and not key_scale(shared, happy)[8]
+    assert key_scale(shared, tense)[[9, 0, 4, 8]].all()
+    assert tense < mode_tip(-1.0, -1.0) < 0 < mode_tip(1.0, -1.0) < happy
+    assert mode_tip(0.0, 1.0) == 0
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
@@ -166,9 +170,10 @@ def test_half_weights_on_cpu_change_little_and_keep_the_model_whole(tiny_ckpt):
     from musER.model.half import HalfLinear
 
     linear = nn.Linear(64, 32)
-    x = torch.randn(3, 64)
+    few, many = torch.randn(3, 64), torch.randn(2, 8, 64)
     with torch.no_grad():
-        assert torch.allclose(HalfLinear(linear)(x), linear(x), atol=2e-2)
+        assert torch.allclose(HalfLinear(linear)(few), linear(few), atol=2e-2)
+        assert torch.equal(HalfLinear(linear)(many), linear(many))  # more rows: float32 itself
     half, full = MusER.load(tiny_ckpt), MusER.load(tiny_ckpt, half=False)
     assert half.info["half_weights"] and not full.info["half_weights"]
     assert half.info["parameters"] == full.info["parameters"]
