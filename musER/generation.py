@@ -31,11 +31,9 @@ FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the val
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
 KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
-# how far the asked emotion raises the major (+) or the minor (-) key's correlation, and lowers the
-# other, at full valence: EMOPIA's mode follows valence in aroused music (major/minor strength Q1 +0.11, Q2
-# -0.16) far more than in calm music (Q4 +0.04, Q3 +0.03); the prior alone barely renders mode
-MODE_TIP_AROUSED = 0.3
-MODE_TIP_CALM = 0.1
+# how far the asked valence tips a held key towards major or minor (correlation units); the prior
+# alone barely renders mode, the main cue of valence in music
+KEY_MODE_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,7 @@ class StepDecoder:
         self.window_start = 0
         self.pitch_class_of_id = np.array([12] + [int(v) % 12 for v in vocab.values["pitch"]])
         w = emotion.cpu().numpy()
-        # undo the bilinear quadrant blend
-        valence, arousal = (2 * (w[:, 0] + w[:, 3]) - 1, 2 * (w[:, 0] + w[:, 1]) - 1) if w.sum() else (0 * w[:, 0],) * 2
-        self.mode_tip = mode_tip(valence, arousal)
+        self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         self.fused = FusedElementHeads.of(vqvae.decoder)  # None: element decoders with attention layers
         self._reset_caches()
 
@@ -180,7 +176,7 @@ class StepDecoder:
             if family == "pitch" and self.settings.key_lock:
                 for i, st in enumerate(states):
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
-                        masks[i] &= self.in_key(st.pitch_classes, float(self.mode_tip[i]))
+                        masks[i] &= self.in_key(st.pitch_classes, float(self.valence[i]))
             if family == "tempo":
                 for i, st in enumerate(states):
                     if st.tempo and masks[i, 1:].any():  # a bar line after the first: keep the pulse
@@ -193,9 +189,9 @@ class StepDecoder:
         out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
         return out
 
-    def in_key(self, pitch_classes: np.ndarray, tip: float) -> np.ndarray:
+    def in_key(self, pitch_classes: np.ndarray, valence: float) -> np.ndarray:
         """Pitch ids of the scale that best fits the notes so far; id 0 (no pitch) stays allowed."""
-        return np.append(key_scale(pitch_classes, tip), True)[self.pitch_class_of_id]
+        return np.append(key_scale(pitch_classes, valence), True)[self.pitch_class_of_id]
 
     def advance(self) -> None:
         self.pos += 1
@@ -228,16 +224,12 @@ class StepDecoder:
         return start
 
 
-def mode_tip(valence, arousal):
-    """How far a key choice leans to major (+) or minor (-) for the asked emotion (arrays or floats)."""
-    return valence * (MODE_TIP_CALM + (MODE_TIP_AROUSED - MODE_TIP_CALM) * (arousal + 1) / 2)
-
-
-def key_scale(pitch_classes: np.ndarray, tip: float = 0.0) -> np.ndarray:
+def key_scale(pitch_classes: np.ndarray, valence: float = 0.0) -> np.ndarray:
     """(12,) bool: the major or minor scale (Krumhansl-Kessler key) that best fits a pitch-class
-    histogram; `tip` (correlation units) leans the choice towards major (+) or minor (-)."""
+    histogram; the asked valence tips the choice towards major (positive) or minor (negative)."""
     major, minor = key_correlations(pitch_classes)
-    tonic, steps = (int(major.argmax()), MAJOR_SCALE) if major.max() + tip >= minor.max() - tip \
+    tips = KEY_MODE_WEIGHT * valence
+    tonic, steps = (int(major.argmax()), MAJOR_SCALE) if major.max() + tips >= minor.max() - tips \
         else (int(minor.argmax()), MINOR_SCALE)
     scale = np.zeros(12, dtype=bool)
     scale[[(tonic + k) % 12 for k in steps]] = True
