@@ -1,10 +1,10 @@
 """Generation speed on this machine: real-time factor with and without the key/value cache.
 
-    python bench/generation_speed.py [--checkpoint DIR] [--bars 16] [--repeats 2]
+    python bench/generation_speed.py [--checkpoint DIR] [--bars 16] [--repeats 2] [--guidance 1 --valence-guidance 0]
 
 Real-time factor = seconds of music produced per second of compute, with the library's default
-sampling (guidance included), with the float16 weight copies for small batches (the default on
-a CPU) and in float32 only.
+sampling (guidance included, three prior copies per piece) unless told otherwise, with the
+float16 weight copies for small batches (the default on a CPU) and in float32 only.
 Prints a Markdown table.
 """
 
@@ -25,10 +25,11 @@ from musER.generation import generate_tokens
 from musER.tokenizer import decode_ids
 
 
-def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int) -> tuple[float, float]:
-    """(compute seconds, music seconds) for one batch."""
+def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int,
+        request: GenerationRequest | None = None) -> tuple[float, float]:
+    """(compute seconds, music seconds) for one batch; sampling as in `request` (default: the library's)."""
     engine = model._engine
-    settings = sampling_settings(GenerationRequest())  # the library's default sampling and guidance
+    settings = sampling_settings(request or GenerationRequest())
     start = time.perf_counter()
     seqs = generate_tokens(engine.vqvae, engine.prior, engine.vocab, engine._emotion(0.5, 0.5, batch), bars,
                            engine.window, settings, seed, use_cache=use_cache)
@@ -43,30 +44,34 @@ def main() -> None:
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--guidance", type=float, default=GenerationRequest.guidance,
+                    help="1 and --valence-guidance 0 run a single prior copy")
+    ap.add_argument("--valence-guidance", type=float, default=GenerationRequest.valence_guidance)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    rows = []
-    for half in (True, False):
+    request = GenerationRequest(guidance=args.guidance, valence_guidance=args.valence_guidance)
+    models = {}
+    for half in (True, False):  # both loaded first, then measured in turn (the machine's speed drifts)
         model = MusER.load(args.checkpoint, half=half)
-        weights = "fp16" if model.info["half_weights"] else "fp32"
         model.generate(GenerationRequest(bars=1))  # warm-up
-        for batch in (1, 8):
-            for use_cache in (True, False):
-                if not use_cache and batch == 8:
-                    continue  # the uncached path is compared at batch 1 only (it is slow)
-                spent = music = 0.0
-                for r in range(args.repeats if use_cache else 1):
-                    s, m = run(model, args.bars, batch, use_cache, seed=r)
-                    spent, music = spent + s, music + m
-                rows.append((weights, batch, "yes" if use_cache else "no", spent, music, music / spent))
-    print(f"| weights | batch | cache | compute s | music s | real-time factor |  ({args.bars} bars, {torch.get_num_threads()} threads)")
+        models["fp16" if model.info["half_weights"] else "fp32"] = model
+    rows = []
+    for batch, use_cache in ((1, True), (1, False), (8, True)):  # uncached at batch 1 only (it is slow)
+        for weights, model in models.items():
+            spent = music = 0.0
+            for r in range(args.repeats if use_cache else 1):
+                s, m = run(model, args.bars, batch, use_cache, seed=r, request=request)
+                spent, music = spent + s, music + m
+            rows.append((weights, batch, "yes" if use_cache else "no", spent, music, music / spent))
+    print(f"| weights | batch | cache | compute s | music s | real-time factor |  ({args.bars} bars, "
+          f"{torch.get_num_threads()} threads, guidance {args.guidance}, valence guidance {args.valence_guidance})")
     print("|---|---|---|---|---|---|")
     for weights, batch, cache, spent, music, rtf in rows:
         print(f"| {weights} | {batch} | {cache} | {spent:.1f} | {music:.1f} | {rtf:.1f}x |")
     for weights in dict.fromkeys(r[0] for r in rows):
         cached = next(r for r in rows if r[:3] == (weights, 1, "yes"))
         uncached = next(r for r in rows if r[:3] == (weights, 1, "no"))
-        print(f"\n{weights}: cache speed-up at batch 1 (seconds of music per compute second): {cached[5] / uncached[5]:.1f}x")
+        print(f"\n{weights}: cache speed-up at batch 1 (real time with / without): {cached[5] / uncached[5]:.1f}x")
 
 
 if __name__ == "__main__":

@@ -19,17 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from scipy.stats import spearmanr  # noqa: E402
+import numpy as np
+import torch
+from scipy.stats import spearmanr
 
-from musER.batching import bar_windows  # noqa: E402
-from musER.config import TrainConfig, VQVAEConfig  # noqa: E402
-from musER.data import load_split  # noqa: E402
-from musER.elements import ELEMENTS, latent_slice  # noqa: E402
-from musER.latent_map import silhouettes  # noqa: E402
-from musER.model.factory import build_vqvae  # noqa: E402
-from musER.vocab import Vocab  # noqa: E402
+from musER.batching import bar_windows
+from musER.config import TrainConfig, VQVAEConfig
+from musER.data import load_split
+from musER.elements import ELEMENTS, latent_slice
+from musER.latent_map import silhouettes
+from musER.model.factory import build_vqvae
+from musER.vocab import Vocab
 
 
 def load_run(run: Path):

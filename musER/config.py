@@ -48,7 +48,7 @@ class VQVAEConfig(_Config):
     # tempo applies at 3.6 % of steps, and under a plain mean the latent left it to a copy of the
     # last bar's tempo (val accuracy 0.49)
     balanced_elements: str = ""
-    use_regularizer: bool = True  # ablation "without MED" (the DR network then only probes detached latents)
+    use_regularizer: bool = True  # ablation "without MED" (its DR network then probes detached latents)
     regularizer_weight: float = 0.1
     regularizer_net: str = "light"  # "light" (MLP per step) or "attention" (Transformer over time)
     max_len: int = 1024

@@ -28,10 +28,12 @@ class FusedElementHeads:
         self.b_in = torch.cat([m.from_global.bias + m.from_slice.bias for m in decoders])
         others = [decoders[i] for i in OTHERS]
         self.type_tables = torch.stack([m.type_embed.weight for m in others])  # (6, n_types, d)
-        self.ln1 = (torch.stack([m.mlp[0].weight for m in others])[:, None], torch.stack([m.mlp[0].bias for m in others])[:, None])
+        self.ln1 = (torch.stack([m.mlp[0].weight for m in others])[:, None],
+                    torch.stack([m.mlp[0].bias for m in others])[:, None])
         self.w_mlp = torch.stack([m.mlp[1].weight.T for m in others])  # (6, d, d)
         self.b_mlp = torch.stack([m.mlp[1].bias for m in others])[:, None]
-        self.ln2 = (torch.stack([m.norm.weight for m in others])[:, None], torch.stack([m.norm.bias for m in others])[:, None])
+        self.ln2 = (torch.stack([m.norm.weight for m in others])[:, None],
+                    torch.stack([m.norm.bias for m in others])[:, None])
         self.sizes = [m.head.out_features for m in others]
         widest = max(self.sizes)
         self.w_head = torch.zeros(len(others), d, widest)
