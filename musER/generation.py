@@ -61,6 +61,7 @@ class SequenceState:
     bars: int = 0
     tempo: int = 0  # tempo id of the last bar (0 before the first)
     pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
+    key: np.ndarray | None = None  # (12,) bool scale, held from the KEY_LOCK_AFTER-th note on
     done: bool = False
 
 
@@ -176,7 +177,9 @@ class StepDecoder:
             if family == "pitch" and self.settings.key_lock:
                 for i, st in enumerate(states):
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
-                        masks[i] &= self.in_key(st.pitch_classes, float(self.valence[i]))
+                        if st.key is None:  # chosen once: re-estimating after a mode change drifts flatwards
+                            st.key = key_scale(st.pitch_classes, float(self.valence[i]))
+                        masks[i] &= np.append(st.key, True)[self.pitch_class_of_id]
             if family == "tempo":
                 for i, st in enumerate(states):
                     if st.tempo and masks[i, 1:].any():  # a bar line after the first: keep the pulse
@@ -188,10 +191,6 @@ class StepDecoder:
         metrical = self.grammar.metrical
         out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
         return out
-
-    def in_key(self, pitch_classes: np.ndarray, valence: float) -> np.ndarray:
-        """Pitch ids of the scale that best fits the notes so far; id 0 (no pitch) stays allowed."""
-        return np.append(key_scale(pitch_classes, valence), True)[self.pitch_class_of_id]
 
     def advance(self) -> None:
         self.pos += 1
@@ -225,12 +224,15 @@ class StepDecoder:
 
 
 def key_scale(pitch_classes: np.ndarray, valence: float = 0.0) -> np.ndarray:
-    """(12,) bool: the major or minor scale (Krumhansl-Kessler key) that best fits a pitch-class
-    histogram; the asked valence tips the choice towards major (positive) or minor (negative)."""
+    """(12,) bool: the major or minor scale on the tonic of the Krumhansl-Kessler key that best
+    fits a pitch-class histogram; the asked valence tips the mode towards major (positive) or
+    minor (negative)."""
     major, minor = key_correlations(pitch_classes)
     tips = KEY_MODE_WEIGHT * valence
-    tonic, steps = (int(major.argmax()), MAJOR_SCALE) if major.max() + tips >= minor.max() - tips \
-        else (int(minor.argmax()), MINOR_SCALE)
+    tonic = int(major.argmax()) if major.max() >= minor.max() else int(minor.argmax())
+    # the tip changes the mode on the same tonic (C major -> C minor): the relative key (A minor)
+    # has the same notes and would not sound minor
+    steps = MAJOR_SCALE if major.max() + tips >= minor.max() - tips else MINOR_SCALE
     scale = np.zeros(12, dtype=bool)
     scale[[(tonic + k) % 12 for k in steps]] = True
     return scale

@@ -70,11 +70,14 @@ def test_key_scale_finds_major_and_minor_keys():
     a_minor = np.zeros(12)
     a_minor[[9, 0, 4, 2, 11, 5]] = [5, 3, 3, 1, 1, 1]
     assert set(np.flatnonzero(key_scale(a_minor))) == {9, 11, 0, 2, 4, 5, 7, 8}
-    # an ambiguous histogram (the shared notes of C major and A minor) follows the asked valence
+    # an ambiguous histogram (the shared notes of C major and A minor) follows the asked valence,
+    # on the same tonic: C major, or C minor (not A minor, which has the same notes)
     shared = np.zeros(12)
     shared[[0, 2, 4, 5, 7, 9, 11]] = 1
-    assert key_scale(shared, valence=1.0)[[0, 4, 7]].all() and not key_scale(shared, valence=1.0)[8]
-    assert key_scale(shared, valence=-1.0)[[9, 0, 4, 8]].all()
+    assert set(np.flatnonzero(key_scale(shared, valence=1.0))) == {0, 2, 4, 5, 7, 9, 11}
+    assert set(np.flatnonzero(key_scale(shared, valence=-1.0))) == {0, 2, 3, 5, 7, 8, 10, 11}
+    # a clear minor piece asked to be happy turns to the parallel major (A major)
+    assert set(np.flatnonzero(key_scale(a_minor, valence=1.0))) == {9, 11, 1, 2, 4, 6, 8}
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
@@ -82,9 +85,12 @@ def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
 
     def classes_after_the_free_notes(lock):
         pieces = model.generate(GenerationRequest(bars=16, n=3, seed=4, temperature=2.0, key_lock=lock))
-        return [len(set(p.notes[KEY_LOCK_AFTER:, 2].astype(int) % 12)) for p in pieces]
+        # a few notes of margin: notes sort by onset, not in the order they were decoded
+        return [len(set(p.notes[KEY_LOCK_AFTER + 6:, 2].astype(int) % 12)) for p in pieces]
 
-    assert np.mean(classes_after_the_free_notes(True)) < np.mean(classes_after_the_free_notes(False))
+    held = classes_after_the_free_notes(True)
+    assert max(held) <= 8  # one major or minor scale (with the leading tone), held to the end
+    assert np.mean(held) < np.mean(classes_after_the_free_notes(False))
 
 
 def test_valence_guidance_acts_only_away_from_neutral_valence(model):
