@@ -44,7 +44,6 @@ class Engine:
         supports them; model/half.py)."""
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
-        self.n_parameters = sum(p.numel() for p in vqvae.parameters()) + sum(p.numel() for p in prior.parameters())
         if half is None:
             half = device.type == "cpu"
         self.half = bool(half) and halve_for_cpu(vqvae, prior)
@@ -55,7 +54,8 @@ class Engine:
         return cls(*load_checkpoint(folder, dev), dev, half)
 
     def info(self, folder: Path) -> dict:
-        return {"name": Path(folder).name, "path": str(folder), "parameters": self.n_parameters,
+        params = sum(p.numel() for p in self.vqvae.parameters()) + sum(p.numel() for p in self.prior.parameters())
+        return {"name": Path(folder).name, "path": str(folder), "parameters": params,
                 "half_weights": self.half, "device": str(self.device),
                 "trained_on": self.meta.get("training", {}).get("dataset", ""),
                 "licence": self.meta.get("licence", ""), "format_version": self.meta["format_version"]}

@@ -61,7 +61,7 @@ class SequenceState:
     bars: int = 0
     tempo: int = 0  # tempo id of the last bar (0 before the first)
     pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
-    key: np.ndarray | None = None  # (12,) bool scale, held from the KEY_LOCK_AFTER-th note on
+    key_pitches: np.ndarray | None = None  # pitch ids of the held key (id 0 too), from the KEY_LOCK_AFTER-th note on
     done: bool = False
 
 
@@ -177,9 +177,10 @@ class StepDecoder:
             if family == "pitch" and self.settings.key_lock:
                 for i, st in enumerate(states):
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
-                        if st.key is None:  # chosen once: re-estimating after a mode change drifts flatwards
-                            st.key = key_scale(st.pitch_classes, float(self.valence[i]))
-                        masks[i] &= np.append(st.key, True)[self.pitch_class_of_id]
+                        if st.key_pitches is None:  # chosen once: re-estimating after a mode change drifts flatwards
+                            scale = key_scale(st.pitch_classes, float(self.valence[i]))
+                            st.key_pitches = np.append(scale, True)[self.pitch_class_of_id]
+                        masks[i] &= st.key_pitches
             if family == "tempo":
                 for i, st in enumerate(states):
                     if st.tempo and masks[i, 1:].any():  # a bar line after the first: keep the pulse
