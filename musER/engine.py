@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .batching import bar_windows
+from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
 from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
@@ -44,6 +45,7 @@ class Engine:
         supports them; model/half.py)."""
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
+        self.beat_codes = BeatCodes.from_dict(meta["beat_codes"]) if "beat_codes" in meta else None
         if half is None:
             half = device.type == "cpu"
         self.half = bool(half) and halve_for_cpu(vqvae, prior)
@@ -68,7 +70,8 @@ class Engine:
     def generate(self, request, progress=None, cancel: threading.Event | None = None) -> list[Piece]:
         settings = sampling_settings(request)
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(request.valence, request.arousal, request.n),
-                              request.bars, self.window, settings, request.seed, progress, cancel)
+                              request.bars, self.window, settings, request.seed, progress, cancel,
+                              beat_codes=self.beat_codes)
         pieces = []
         for i, seq in enumerate(ids):
             piece = end_on_held_chord(decode_ids(seq, self.vocab, name=f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"))
@@ -103,6 +106,13 @@ class Engine:
             codes.append(q.codes[0])
         return torch.cat(z_e), torch.cat(z_q), torch.cat(codes)
 
+    def count_beat_codes(self, contents) -> BeatCodes | None:
+        """What each beat code stands for on these content id arrays (None without per-element codebooks)."""
+        if self.vqvae.cfg.codebook != "product":
+            return None
+        clips = ((self.latents_of(c)[2].cpu().numpy(), c) for c in contents)
+        return BeatCodes.count(clips, self.vqvae.cfg.codebook_size, self.vocab)
+
     # -- transfer -------------------------------------------------------------------------
     def transfer(self, source: Piece, elements: tuple[str, ...], reference: Piece | None,
                  valence: float | None, arousal: float | None, seed: int, progress, cancel) -> Piece:
@@ -111,7 +121,8 @@ class Engine:
             bars = int(np.sum(src[:, COLUMN["beat"]] == self.vocab.id_of("beat", "bar")))
             settings = SamplingSettings()
             ref_ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(valence, arousal, 1),
-                                      max(1, min(bars, 64)), self.window, settings, seed, None, cancel)[0]
+                                      max(1, min(bars, 64)), self.window, settings, seed, None, cancel,
+                                      beat_codes=self.beat_codes)[0]
             ref = ref_ids[1:-1]
         else:
             ref = self.encode_piece(reference)

@@ -44,7 +44,8 @@ def tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     pieces = [synthetic_piece(i) for i in range(8)]
     vectors = engine.latent_vectors(pieces)
     ref = build_reference_map(vectors, np.arange(8) % 4 + 1, [p.name for p in pieces])
-    meta = {"reference_map": ref, "training": {"dataset": "none (untrained test model)"}}
+    beat_codes = engine.count_beat_codes(engine.encode_piece(p) for p in pieces)
+    meta = {"reference_map": ref, "beat_codes": beat_codes.to_dict(), "training": {"dataset": "none (untrained test model)"}}
     return save_checkpoint(Path(folder), vqvae, prior, vocab, 256, meta)
 
 

@@ -124,6 +124,8 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     names, quadrants, vectors = [], [], {}
     for split in ("train", "val"):
         data = load_split(split, vocab, data_root, cache)
+        if split == "train":
+            beat_codes = engine.count_beat_codes(data.clip(i)[1:] for i in range(len(data)))
         pieces = [decode_ids(data.clip(i), vocab, name=data.names[i]) for i in range(len(data))]
         for e, v in engine.latent_vectors(pieces).items():
             vectors.setdefault(e, []).append(v)
@@ -131,7 +133,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
         quadrants += [int(q) for q in data.quadrants]
     vectors = {e: np.concatenate(v) for e, v in vectors.items()}
     ref = build_reference_map(vectors, np.array(quadrants), names)
-    meta = {"reference_map": ref,
+    meta = {"reference_map": ref, **({"beat_codes": beat_codes.to_dict()} if beat_codes else {}),
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
