@@ -45,7 +45,8 @@ def tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     vectors = engine.latent_vectors(pieces)
     ref = build_reference_map(vectors, np.arange(8) % 4 + 1, [p.name for p in pieces])
     beat_codes = engine.count_beat_codes(engine.encode_piece(p) for p in pieces)
-    meta = {"reference_map": ref, "beat_codes": beat_codes.to_dict(), "training": {"dataset": "none (untrained test model)"}}
+    meta = {"reference_map": ref, "beat_codes": beat_codes.to_dict(),
+            "training": {"dataset": "none (untrained test model)"}}
     return save_checkpoint(Path(folder), vqvae, prior, vocab, 256, meta)
 
 

@@ -160,7 +160,7 @@ def test_decoded_steps_follow_the_grammar(model):
     from musER.generation import SamplingSettings, generate_tokens
 
     seqs = generate_tokens(engine.vqvae, engine.prior, vocab, engine._emotion(0, 0, 2), 2, engine.window,
-                           SamplingSettings(), 5)
+                           SamplingSettings(), 5, beat_codes=engine.beat_codes)
     for ids in seqs:
         assert Grammar(vocab).errors(ids) == []
 
@@ -184,3 +184,54 @@ def test_half_weights_on_cpu_change_little_and_keep_the_model_whole(tiny_ckpt):
     a, b = half.generate(request), half.generate(request)
     assert all(np.array_equal(x.notes, y.notes) for x, y in zip(a, b))
     assert all(p.n_notes > 0 and p.n_bars == 2 for p in a)
+
+
+def _step(vocab, kind, beat=0, pitch=0):
+    from musER.elements import COLUMN
+
+    row = np.zeros(8, dtype=np.int64)
+    row[COLUMN["type"]] = vocab.id_of("type", kind)
+    row[COLUMN["beat"]] = vocab.id_of("beat", beat) if kind == "metrical" else 0
+    row[COLUMN["tempo"]] = 10 if beat == "bar" else 0
+    if kind == "note":
+        row[COLUMN["pitch"]], row[COLUMN["duration"]], row[COLUMN["velocity"]] = pitch, 1, 1
+    return row
+
+
+def test_beat_codes_name_the_beat_each_code_stands_for_and_resync_the_prior():
+    from musER.beat_codes import BEAT_GROUP, BeatCodes
+
+    vocab = Vocab.default()
+    steps = [("metrical", "bar"), ("metrical", 0), ("note",), ("metrical", 12), ("note",), ("metrical", "bar")]
+    ids = np.stack([_step(vocab, *s) for s in steps])
+    codes = np.zeros((len(steps), len(ELEMENTS)), dtype=np.int64)
+    codes[:, BEAT_GROUP] = [5, 1, 7, 2, 7, 5]  # code 7 only at note steps
+    table = BeatCodes.count([(codes, ids), (codes, ids)], 8, vocab)
+    assert table.value_of_code[5] == vocab.id_of("beat", "bar")
+    assert table.value_of_code[2] == vocab.id_of("beat", 12) and table.value_of_code[7] == 0
+    assert table.code_of_value[vocab.id_of("beat", 0)] == 1
+    assert BeatCodes.from_dict(table.to_dict()).code_of_value.tolist() == table.code_of_value.tolist()
+    # the decoder wrote position 0 where the prior's code stood for 12: the prior goes on from code 1
+    sampled = codes[[3, 4]].copy()
+    written = np.stack([_step(vocab, "metrical", 0), _step(vocab, "note")])
+    table.resync(sampled, written, vocab.id_of("type", "metrical"))
+    assert sampled[:, BEAT_GROUP].tolist() == [1, 7]
+
+
+def test_held_positions_are_dropped_and_their_notes_join_the_open_position():
+    from musER.generation import _without_held_positions
+    from musER.tokenizer import decode_ids
+
+    vocab = Vocab.default()
+    steps = [("metrical", "bar"), ("metrical", 6), ("note", 0, 40), ("metrical", 6), ("note", 0, 44),
+             ("metrical", 18), ("note", 0, 47), ("metrical", "bar"), ("metrical", 6), ("note", 0, 40)]
+    kept = _without_held_positions([_step(vocab, *s) for s in steps], vocab)
+    assert len(kept) == len(steps) - 1  # only the repeated position 6 of the first bar goes
+    from musER.elements import COLUMN
+
+    head = np.zeros(8, dtype=np.int64)
+    head[COLUMN["type"]] = vocab.id_of("type", "emotion")
+    ids = np.stack([head, *kept])
+    assert Grammar(vocab).errors(ids) == []
+    piece = decode_ids(ids, vocab)
+    assert piece.n_notes == 4 and piece.notes[0, 0] == piece.notes[1, 0]  # one chord at position 6
