@@ -18,7 +18,7 @@ from .model.half import halve_for_cpu
 from .piece import Piece
 from .tokenizer import decode_ids, encode_notes
 from .train import pick_device
-from .transfer_align import align_steps
+from .transfer_align import align_steps, copy_bar_tempi
 
 
 def beats_from_bars(bar_times: np.ndarray) -> np.ndarray:
@@ -139,6 +139,7 @@ class Engine:
             z[has, sl] = zq_ref[idx[has], sl]
         seq = decode_latents(self.vqvae, self.vocab, z[None], self._emotion(valence, arousal, 1), self.window,
                              SamplingSettings(), seed, progress, cancel)[0]
+        seq = copy_bar_tempi(seq, ref if "tempo" in elements else src, self.vocab)
         piece = decode_ids(seq, self.vocab, name=f"{source.name}-{'+'.join(elements)}")
         piece.valence, piece.arousal, piece.seed = valence, arousal, seed
         piece.info.update({"transferred": list(elements), "source": source.name,

@@ -64,3 +64,20 @@ def align_steps(source: np.ndarray, reference: np.ndarray, vocab: Vocab) -> np.n
             played = notes.get((rb, nearest), [])
             out[t] = played[rank % len(played)] if played else -1
     return out
+
+
+def copy_bar_tempi(ids: np.ndarray, donor: np.ndarray, vocab: Vocab) -> np.ndarray:
+    """A copy of `ids` whose k-th bar takes the tempo of the donor's k-th bar (a shorter donor
+    repeats, as in align_steps). The codes name a bar's tempo for only about 38 % of bars
+    (bench/code_content.py), so transfer takes tempo from tokens, not from the latents."""
+    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
+
+    def bar_lines(x: np.ndarray) -> np.ndarray:
+        return np.flatnonzero((x[:, COLUMN["type"]] == metrical) & (x[:, COLUMN["beat"]] == bar))
+
+    tempi = donor[bar_lines(donor), COLUMN["tempo"]]
+    out = ids.copy()
+    if len(tempi):
+        lines = bar_lines(out)
+        out[lines, COLUMN["tempo"]] = tempi[np.arange(len(lines)) % len(tempi)]
+    return out

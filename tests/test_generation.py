@@ -235,3 +235,39 @@ def test_held_positions_are_dropped_and_their_notes_join_the_open_position():
     assert Grammar(vocab).errors(ids) == []
     piece = decode_ids(ids, vocab)
     assert piece.n_notes == 4 and piece.notes[0, 0] == piece.notes[1, 0]  # one chord at position 6
+
+
+def test_transfer_takes_bar_tempi_from_tokens_and_a_shorter_donor_repeats():
+    from musER.elements import COLUMN
+    from musER.transfer_align import copy_bar_tempi
+
+    vocab = Vocab.default()
+    bars = np.stack([_step(vocab, "metrical", "bar") for _ in range(3)])
+    bars[:, COLUMN["tempo"]] = [5, 6, 7]
+    donor = bars[:2].copy()
+    donor[:, COLUMN["tempo"]] = [20, 30]
+    out = copy_bar_tempi(np.concatenate([bars, [_step(vocab, "metrical", 0)]]), donor, vocab)
+    assert out[:3, COLUMN["tempo"]].tolist() == [20, 30, 20]
+    assert out[3, COLUMN["tempo"]] == 0 and bars[0, COLUMN["tempo"]] == 5  # positions untouched, input kept
+
+
+def test_transfer_keeps_the_input_tempo_unless_tempo_is_moved(model):
+    from musER.elements import COLUMN
+    from musER.tokenizer import decode_ids
+
+    engine, vocab = model._engine, Vocab.default()
+
+    def bar_lengths(piece):
+        content = engine.encode_piece(piece)
+        head = np.zeros((1, 8), dtype=np.int64)
+        head[0, COLUMN["type"]] = vocab.id_of("type", "emotion")
+        return np.diff(decode_ids(np.concatenate([head, content]), vocab).bar_times)
+
+    src, ref = synthetic_piece(0, bpm=80.0), synthetic_piece(5, bpm=140.0)
+    kept = model.transfer(src, ["pitch"], reference=ref, valence=0.5, arousal=0.5, seed=0)
+    moved = model.transfer(src, ["tempo"], reference=ref, valence=0.5, arousal=0.5, seed=0)
+    want_src, want_ref = bar_lengths(src), bar_lengths(ref)
+    assert not np.isclose(want_src[0], want_ref[0])
+    for piece, want in ((kept, want_src), (moved, want_ref)):  # the untrained decoder may write one bar only
+        got = np.diff(piece.bar_times)
+        assert np.allclose(got, want[:len(got)])
