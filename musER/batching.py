@@ -73,10 +73,15 @@ def collate(clips: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(ids), torch.tensor([len(c) for c in clips])
 
 
+def bar_line_steps(ids: np.ndarray, vocab: Vocab) -> np.ndarray:
+    """Indices of the bar-line steps of an id array (T, 8)."""
+    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
+    return np.flatnonzero((ids[:, COLUMN["beat"]] == bar) & (ids[:, COLUMN["type"]] == metrical))
+
+
 def bar_windows(content: np.ndarray, vocab: Vocab, limit: int) -> list[tuple[int, int]]:
     """Split content steps into pieces of at most `limit` steps, cut at bar lines."""
-    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
-    bar_steps = np.nonzero((content[:, COLUMN["beat"]] == bar) & (content[:, COLUMN["type"]] == metrical))[0]
+    bar_steps = bar_line_steps(content, vocab)
     out, start = [], 0
     while start < len(content):
         end = min(start + limit, len(content))

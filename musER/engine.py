@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batching import bar_windows
+from .batching import bar_line_steps, bar_windows
 from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
-from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
+from .elements import ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
 from .model.half import halve_for_cpu
@@ -118,7 +118,7 @@ class Engine:
                  valence: float | None, arousal: float | None, seed: int, progress, cancel) -> Piece:
         src = self.encode_piece(source)
         if reference is None:
-            bars = int(np.sum(src[:, COLUMN["beat"]] == self.vocab.id_of("beat", "bar")))
+            bars = len(bar_line_steps(src, self.vocab))
             settings = SamplingSettings()
             ref_ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(valence, arousal, 1),
                                       max(1, min(bars, 64)), self.window, settings, seed, None, cancel,

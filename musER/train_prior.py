@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batching import bar_windows, transpose_ids
+from .batching import bar_line_steps, bar_windows, transpose_ids
 from .config import PriorConfig, TrainConfig, VQVAEConfig
 from .data import TokenizedSet, load_split
-from .elements import COLUMN
 from .model.factory import build_prior, build_vqvae
 from .model.vqvae import emotion_weights
 from .train import atomic_save, device_name, fit, pick_device
@@ -35,7 +34,6 @@ class CodeSet:
 @torch.no_grad()
 def encode_codes(vqvae, data: TokenizedSet, vocab: Vocab, shifts: list[int], window: int, device) -> CodeSet:
     vqvae.eval()
-    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
     all_codes, all_bars = [], []
     for i in range(len(data)):
         clip = data.clip(i)
@@ -50,7 +48,7 @@ def encode_codes(vqvae, data: TokenizedSet, vocab: Vocab, shifts: list[int], win
             per_shift.append(np.concatenate(parts))
         all_codes.append(per_shift)
         content = clip[1:]
-        all_bars.append(np.nonzero((content[:, COLUMN["beat"]] == bar) & (content[:, COLUMN["type"]] == metrical))[0])
+        all_bars.append(bar_line_steps(content, vocab))
     return CodeSet(all_codes, all_bars, np.asarray(data.quadrants))
 
 

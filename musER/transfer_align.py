@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batching import bar_line_steps
 from .elements import COLUMN
 from .vocab import Vocab
 
@@ -70,14 +71,9 @@ def copy_bar_tempi(ids: np.ndarray, donor: np.ndarray, vocab: Vocab) -> np.ndarr
     """A copy of `ids` whose k-th bar takes the tempo of the donor's k-th bar (a shorter donor
     repeats, as in align_steps). The codes name a bar's tempo for only about 38 % of bars
     (bench/code_content.py), so transfer takes tempo from tokens, not from the latents."""
-    bar, metrical = vocab.id_of("beat", "bar"), vocab.id_of("type", "metrical")
-
-    def bar_lines(x: np.ndarray) -> np.ndarray:
-        return np.flatnonzero((x[:, COLUMN["type"]] == metrical) & (x[:, COLUMN["beat"]] == bar))
-
-    tempi = donor[bar_lines(donor), COLUMN["tempo"]]
+    tempi = donor[bar_line_steps(donor, vocab), COLUMN["tempo"]]
     out = ids.copy()
     if len(tempi):
-        lines = bar_lines(out)
+        lines = bar_line_steps(out, vocab)
         out[lines, COLUMN["tempo"]] = tempi[np.arange(len(lines)) % len(tempi)]
     return out
