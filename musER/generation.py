@@ -37,7 +37,7 @@ KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 KEY_MODE_WEIGHT = 0.2
 # share of the emotion guidance the type codes get (note or position, hence texture): at full
 # strength happy pieces were denser than EMOPIA's (9.6 vs 8.6 notes/s) and 100 pieces were judged
-# in their quadrant 0.70 of the time, against 0.80 at half
+# in their quadrant 0.70 of the time, against 0.80 at half (both before MAX_HOLDS; shipped: 0.79)
 GUIDANCE_SHARE = {"type": 0.5}
 # times one position may be held while the codes are behind (decode_step): in 8 tense pieces 94 %
 # of holds ended within 4, and a decoder that never asks for a bar line would hold forever
