@@ -98,6 +98,7 @@ class TrainConfig(_Config):
     patience: int = 4
     seed: int = 0
     max_minutes: float = 35.0  # 0 = no limit; the cosine schedule ends at the limit (configs/shipped-gpu.json)
+    init_from: str = ""  # a *_best.pt of the same architecture to start from (fine-tuning); a resume wins
 
     def __post_init__(self) -> None:
         self._positive("epochs", "batch_size", "lr", "window")

@@ -22,6 +22,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .config import TrainConfig
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,12 @@ def fit(
         epoch, best, bad_epochs, best_row = state["epoch"], state["best"], state["bad_epochs"], state["best_row"]
         elapsed = state.get("elapsed", 0.0)
         log.info("%s: resumed after epoch %d (best %s %.4f)", name, epoch, monitor, best)
+    elif cfg.init_from:
+        try:
+            model.load_state_dict(torch.load(cfg.init_from, map_location=device)["model"])
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ConfigError(f"train.init_from {cfg.init_from}: not weights of this model ({exc})") from None
+        log.info("%s: starting from the weights in %s", name, cfg.init_from)
     # unused parameters exist in ablations (no regulariser, no element decoders)
     net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if ddp.world > 1 else model
     use_amp = amp_enabled(device)

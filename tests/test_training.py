@@ -66,3 +66,30 @@ def test_mixed_precision_path_trains(tmp_path, monkeypatch):
     assert main(train_args(root, tmp_path, "--set", "train.epochs=2", "--set", "prior_train.epochs=1")) == 0
     rows = list(csv.DictReader((tmp_path / "run" / "vqvae_log.csv").open()))
     assert all(float(r["val_loss"]) == float(r["val_loss"]) for r in rows)  # no NaN
+
+
+@pytest.mark.slow
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    root = fake_emopia(tmp_path / "emopia")
+
+    def vqvae_run(name, *extra):
+        args = train_args(root, tmp_path, "--set", "train.epochs=1", *extra)
+        args[args.index("all")] = "vqvae"
+        args[args.index(str(tmp_path / "run"))] = str(tmp_path / name)
+        assert main(args) == 0
+        return min(float(r["val_loss"]) for r in csv.DictReader((tmp_path / name / "vqvae_log.csv").open()))
+
+    trained = vqvae_run("first", "--set", "train.epochs=3")
+    best = str(tmp_path / "first" / "vqvae_best.pt")
+    # with a vanishing learning rate, one more epoch from those weights keeps their loss;
+    # from scratch it stays at the untrained loss
+    assert vqvae_run("tuned", "--set", "train.lr=1e-9", "--set", f"train.init_from={best}") < 1.05 * trained
+    assert vqvae_run("fresh", "--set", "train.lr=1e-9") > 1.2 * trained
+
+
+def test_fine_tuning_from_a_missing_file_is_a_clear_error(tmp_path, capsys):
+    root = fake_emopia(tmp_path / "emopia")
+    args = train_args(root, tmp_path, "--set", "train.epochs=1", "--set", f"train.init_from={tmp_path / 'nope.pt'}")
+    args[args.index("all")] = "vqvae"
+    assert main(args) == 2
+    assert "init_from" in capsys.readouterr().err

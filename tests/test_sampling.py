@@ -1,0 +1,39 @@
+"""The numpy sampler: top-p, masks, temperature, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from musER.sampling import sample
+
+PROBS = np.array([0.5, 0.3, 0.15, 0.05])
+
+
+def draws(n=4000, seed=0, **kw):
+    logits = np.log(np.tile(PROBS, (n, 1)))
+    return np.bincount(sample(logits, np.random.default_rng(seed), **kw), minlength=len(PROBS)) / n
+
+
+def test_without_top_p_the_probabilities_are_kept():
+    assert np.allclose(draws(), PROBS, atol=0.03)
+
+
+def test_top_p_keeps_the_smallest_set_that_reaches_p():
+    kept = draws(p=0.9)  # 0.5 + 0.3 < 0.9, so 0.15 stays; the mass before 0.05 is 0.95
+    assert kept[3] == 0 and np.allclose(kept[:3], PROBS[:3] / 0.95, atol=0.03)
+    assert draws(p=0.75)[2:].sum() == 0  # the mass before 0.15 is already 0.8
+    assert draws(p=0.01)[0] == 1.0  # always at least the most likely id
+
+
+def test_forbidden_ids_are_never_drawn_and_temperature_zero_is_argmax():
+    allowed = np.tile([False, True, True, False], (4000, 1))
+    kept = draws(allowed=allowed)
+    assert kept[0] == kept[3] == 0 and np.isclose(kept[1], 0.3 / 0.45, atol=0.03)
+    logits = np.log(np.tile(PROBS, (3, 1)))
+    assert sample(logits, np.random.default_rng(0), 0).tolist() == [0, 0, 0]
+    assert sample(logits, np.random.default_rng(0), 0, allowed=allowed[:3]).tolist() == [1, 1, 1]
+
+
+def test_higher_temperature_flattens_and_the_seed_repeats():
+    assert draws(temperature=3.0)[3] > 0.12  # 0.05 at temperature 1
+    assert np.array_equal(draws(seed=5), draws(seed=5)) and not np.array_equal(draws(seed=5), draws(seed=6))
