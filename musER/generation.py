@@ -78,13 +78,13 @@ class StepDecoder:
     """Runs the prior and the decoder one step at a time for a batch, with caches."""
 
     def __init__(self, vqvae, prior, vocab: Vocab, emotion: torch.Tensor, window: int,
-                 settings: SamplingSettings, rng: np.random.Generator) -> None:
+                 settings: SamplingSettings, generator: torch.Generator) -> None:
         self.vqvae, self.prior, self.vocab = vqvae, prior, vocab
         self.grammar = Grammar(vocab)
         self.emotion = emotion  # (B, 4)
         self.window = window
         self.settings = settings
-        self.rng = rng
+        self.gen = generator
         self.device = emotion.device
         self.window_start = 0
         self.pitch_class_of_id = np.array([12] + [int(v) % 12 for v in vocab.values["pitch"]])
@@ -127,7 +127,7 @@ class StepDecoder:
         chosen: dict[int, torch.Tensor] = {}
         s = self.settings
         for g in self.prior.order:
-            parts = self.prior.heads[g](x).float().cpu().numpy().reshape(self.copies, b, -1)
+            parts = self.prior.heads[g](x).split(b)
             logits = parts[0]
             element = ELEMENTS[g] if self.prior.groups == len(ELEMENTS) else None
             if s.guidance != 1.0:
@@ -135,7 +135,7 @@ class StepDecoder:
             if s.valence_guidance:
                 logits = logits + s.valence_guidance * (parts[0] - parts[-1])
             temp = s.temperature * s.element_temperature.get(element, 1.0)
-            chosen[g] = torch.from_numpy(sample(logits, self.rng, temp, s.top_p)).to(self.device)
+            chosen[g] = sample(logits, self.gen, temp, s.top_p)
             x = x + self.prior.code_embed[g](chosen[g].repeat(self.copies))  # as Prior.group_logits adds them
         return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
 
@@ -151,8 +151,10 @@ class StepDecoder:
             h = dec.embed(prev_tokens[:, None])
         h = h + dec.pos(torch.tensor([self.pos], device=self.device))
         g = dec.global_states(h, z, self.dec_caches["global"])
-        allowed = np.stack([self.grammar.allowed_types(st.prev_type, may_end[i], st.position)
-                            for i, st in enumerate(states)])
+        out = torch.zeros(len(states), len(FAMILIES), dtype=torch.long, device=self.device)
+        allowed = torch.from_numpy(np.stack([
+            self.grammar.allowed_types(st.prev_type, may_end[i], st.position)
+            for i, st in enumerate(states)])).to(self.device)
         temp = self.settings.decoder_temperature
         # inside a step: type decides which families apply, then beat decides tempo vs chord
         if self.fused is not None:
@@ -160,15 +162,14 @@ class StepDecoder:
             type_logits = self.fused.type_logits(x)
         else:
             type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
-        out = np.zeros((len(states), len(FAMILIES)), dtype=np.int64)
-        out[:, TYPE_COL] = sample(type_logits.float().cpu().numpy(), self.rng, temp, 0.9, allowed)
+        out[:, TYPE_COL] = sample(type_logits, self.gen, temp, 0.9, allowed)
         if self.fused is not None:
-            logits = self.fused.other_logits(x, torch.from_numpy(out[:, TYPE_COL]).to(self.device))
+            logits = self.fused.other_logits(x, out[:, TYPE_COL])
         else:
-            type_ids = torch.from_numpy(out[:, TYPE_COL:TYPE_COL + 1]).to(self.device)
+            type_ids = out[:, TYPE_COL:TYPE_COL + 1]
             logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
-        logits = {e: v.float().cpu().numpy() for e, v in logits.items()}
-        beat_allowed = np.stack([self.grammar.allowed_beats(st.prev_type, st.position) for st in states])
+        beat_allowed = torch.from_numpy(np.stack([
+            self.grammar.allowed_beats(st.prev_type, st.position) for st in states])).to(self.device)
         # A bar line only where the decoder asks for one. When it names a position that is not
         # after the current one (the codes are behind the decoded bar), hold the current position:
         # the step's notes join its chord and the codes catch up. Moving on to a later position
@@ -176,7 +177,7 @@ class StepDecoder:
         bar = self.grammar.bar
         wanted = logits["beat"].argmax(-1)
         wants_bar = wanted == bar
-        later = beat_allowed.copy()
+        later = beat_allowed.clone()
         later[:, bar] = False
         for i, st in enumerate(states):
             if (st.position is not None and st.holds < MAX_HOLDS and not wants_bar[i]
@@ -184,8 +185,8 @@ class StepDecoder:
                 later[i] = False
                 later[i, bar + 1 + st.position] = True
         keep_bar = wants_bar | ~later.any(-1)
-        beat_allowed = np.where(keep_bar[:, None], beat_allowed, later)
-        out[:, COLUMN["beat"]] = sample(logits["beat"], self.rng, temp, 0.9, beat_allowed)
+        beat_allowed = torch.where(keep_bar[:, None], beat_allowed, later)
+        out[:, COLUMN["beat"]] = sample(logits["beat"], self.gen, temp, 0.9, beat_allowed)
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
@@ -202,10 +203,11 @@ class StepDecoder:
                         near = np.zeros_like(masks[i])
                         near[max(1, st.tempo - TEMPO_STEP):st.tempo + TEMPO_STEP + 1] = True
                         masks[i] &= near
-            out[:, COLUMN[family]] = sample(logits[family], self.rng, temp, 0.9, masks)
+            out[:, COLUMN[family]] = sample(logits[family], self.gen, temp, 0.9,
+                                            torch.from_numpy(masks).to(self.device))
         metrical = self.grammar.metrical
         out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
-        return torch.from_numpy(out).to(self.device)
+        return out
 
     def advance(self) -> None:
         self.pos += 1
@@ -290,8 +292,9 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
     use_cache=False recomputes the whole context at every step (the reference's way; for benchmarks).
     beat_codes (from the checkpoint) keep the prior's codes in step with the decoded positions.
     """
+    gen = torch.Generator(device=emotion.device).manual_seed(seed)
     n = emotion.shape[0]
-    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, np.random.default_rng(seed))
+    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen)
     states = [SequenceState() for _ in range(n)]
     max_steps = bars * 160 + 16
     prev_tokens, prev_codes = None, None
@@ -372,7 +375,8 @@ def decode_latents(vqvae, vocab: Vocab, z: torch.Tensor, emotion: torch.Tensor, 
                    progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None) -> list[np.ndarray]:
     """Decode given latent sequences (B, L, 112) step by step under the grammar (reconstruction, transfer)."""
-    dec = StepDecoder(vqvae, None, vocab, emotion, window, settings, np.random.default_rng(seed))
+    gen = torch.Generator(device=emotion.device).manual_seed(seed)
+    dec = StepDecoder(vqvae, None, vocab, emotion, window, settings, gen)
     states = [SequenceState() for _ in range(z.shape[0])]
     prev = None
     length = z.shape[1]

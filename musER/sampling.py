@@ -1,33 +1,37 @@
-"""A seeded sampler over small logit rows, in numpy.
-
-Numpy, not torch: a decoding step samples 14 short rows one after another, and at that size each
-call is bound by per-operation overhead, which numpy keeps far lower. Moving sampling here took
-batch-1 generation from 6.3x to 8.9x real time (bench/generation_speed.py, this 2-core CPU).
-"""
+"""Small logit processors and a seeded sampler (all on local torch.Generator state)."""
 
 from __future__ import annotations
 
-import numpy as np
+import torch
 
 
-def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0,
-           p: float | None = None, allowed: np.ndarray | None = None) -> np.ndarray:
-    """(B, V) logits -> (B,) sampled ids. Temperature 0 means argmax; top-p keeps the smallest set
-    of ids whose probability reaches p (always at least one); `allowed` (B, V) forbids the rest."""
-    logits = np.asarray(logits, dtype=np.float64)
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    return logits / max(temperature, 1e-4)
+
+
+def top_p(logits: torch.Tensor, p: float | None) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability reaches p (always at least one)."""
+    if p is None or p >= 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+    cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
+    drop = cumulative - torch.softmax(sorted_logits, dim=-1) >= p  # mass before this token already >= p
+    sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+    return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+
+
+def mask_invalid(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Forbid tokens the grammar does not allow (before the softmax)."""
+    return logits.masked_fill(~allowed, float("-inf"))
+
+
+def sample(logits: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+           p: float | None = None, allowed: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, V) logits -> (B,) sampled ids. Temperature 0 means argmax."""
     if allowed is not None:
-        logits = np.where(allowed, logits, -np.inf)
+        logits = mask_invalid(logits, allowed)
     if temperature <= 0:
         return logits.argmax(-1)
-    z = logits / max(temperature, 1e-4)
-    probs = np.exp(z - z.max(-1, keepdims=True))
-    probs /= probs.sum(-1, keepdims=True)
-    if p is not None and p < 1.0:
-        order = np.argsort(-probs, axis=-1, kind="stable")
-        ranked = np.take_along_axis(probs, order, -1)
-        keep = np.empty_like(probs, dtype=bool)
-        np.put_along_axis(keep, order, np.cumsum(ranked, -1) - ranked < p, -1)  # mass before it < p
-        probs = np.where(keep, probs, 0.0)
-    cumulative = np.cumsum(probs, -1)
-    u = rng.random((len(probs), 1)) * cumulative[:, -1:]  # scaled, so rounding never runs past the end
-    return (cumulative <= u).sum(-1)
+    logits = top_p(apply_temperature(logits.float(), temperature), p)
+    probs = torch.softmax(logits, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)

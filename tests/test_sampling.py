@@ -1,17 +1,23 @@
-"""The numpy sampler: top-p, masks, temperature, seeds."""
+"""The seeded sampler: top-p, masks, temperature, seeds."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from musER.sampling import sample
+from musER.sampling import sample as torch_sample
 
 PROBS = np.array([0.5, 0.3, 0.15, 0.05])
 
 
+def sample(logits, seed, temperature=1.0, p=None, allowed=None):
+    return torch_sample(torch.tensor(logits, dtype=torch.float32), torch.Generator().manual_seed(seed), temperature, p,
+                        None if allowed is None else torch.tensor(allowed)).numpy()
+
+
 def draws(n=4000, seed=0, **kw):
     logits = np.log(np.tile(PROBS, (n, 1)))
-    return np.bincount(sample(logits, np.random.default_rng(seed), **kw), minlength=len(PROBS)) / n
+    return np.bincount(sample(logits, seed, **kw), minlength=len(PROBS)) / n
 
 
 def test_without_top_p_the_probabilities_are_kept():
@@ -30,8 +36,8 @@ def test_forbidden_ids_are_never_drawn_and_temperature_zero_is_argmax():
     kept = draws(allowed=allowed)
     assert kept[0] == kept[3] == 0 and np.isclose(kept[1], 0.3 / 0.45, atol=0.03)
     logits = np.log(np.tile(PROBS, (3, 1)))
-    assert sample(logits, np.random.default_rng(0), 0).tolist() == [0, 0, 0]
-    assert sample(logits, np.random.default_rng(0), 0, allowed=allowed[:3]).tolist() == [1, 1, 1]
+    assert sample(logits, 0, 0).tolist() == [0, 0, 0]
+    assert sample(logits, 0, 0, allowed=allowed[:3]).tolist() == [1, 1, 1]
 
 
 def test_higher_temperature_flattens_and_the_seed_repeats():
