@@ -15,9 +15,9 @@ from musER.cli import main
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def train_args(root, tmp_path, *extra):
-    return ["train", "all", "--preset", "tiny", "--data", str(root), "--cache", str(tmp_path / "cache"),
-            "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "ckpt"), "--quiet",
+def train_args(root, tmp_path, *extra, stage="all", run="run"):
+    return ["train", stage, "--preset", "tiny", "--data", str(root), "--cache", str(tmp_path / "cache"),
+            "--run-dir", str(tmp_path / run), "--out", str(tmp_path / "ckpt"), "--quiet",
             "--set", "train.window=96", "--set", "train.batch_size=3", *extra]
 
 
@@ -46,8 +46,7 @@ def test_bad_training_settings_are_clear(tmp_path, capsys):
 def test_two_process_ddp_on_cpu(tmp_path):
     root = fake_emopia(tmp_path / "emopia")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "musER", *train_args(root, tmp_path, "--set", "train.epochs=1")]
-    cmd[cmd.index("all")] = "vqvae"
+           "-m", "musER", *train_args(root, tmp_path, "--set", "train.epochs=1", stage="vqvae")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -75,10 +74,7 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
     root = fake_emopia(tmp_path / "emopia")
 
     def vqvae_run(name, *extra):
-        args = train_args(root, tmp_path, "--set", "train.epochs=1", *extra)
-        args[args.index("all")] = "vqvae"
-        args[args.index(str(tmp_path / "run"))] = str(tmp_path / name)
-        assert main(args) == 0
+        assert main(train_args(root, tmp_path, "--set", "train.epochs=1", *extra, stage="vqvae", run=name)) == 0
         weights = torch.load(tmp_path / name / "vqvae_best.pt")["model"]
         return torch.cat([v.flatten() for k, v in weights.items() if k.startswith("encoder.")])
 
@@ -93,7 +89,6 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
 
 def test_fine_tuning_from_a_missing_file_is_a_clear_error(tmp_path, capsys):
     root = fake_emopia(tmp_path / "emopia")
-    args = train_args(root, tmp_path, "--set", "train.epochs=1", "--set", f"train.init_from={tmp_path / 'nope.pt'}")
-    args[args.index("all")] = "vqvae"
-    assert main(args) == 2
+    missing = tmp_path / "nope.pt"
+    assert main(train_args(root, tmp_path, "--set", f"train.init_from={missing}", stage="vqvae")) == 2
     assert "init_from" in capsys.readouterr().err
