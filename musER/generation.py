@@ -31,6 +31,11 @@ TEMPO_STEP = 3
 FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the valence mirrored
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
+# A held key moves the notes that tell the modes apart by a semitone, as a change to the parallel
+# mode does (C major -> C minor: E -> E-flat, A -> A-flat), instead of dropping them for whatever
+# the decoder liked next, so melodies keep their shape. Intervals above the tonic: the minor mode
+# lowers the major third and sixth, the major mode raises the minor third, sixth and seventh.
+MODE_MOVES = {True: {4: 3, 9: 8}, False: {3: 4, 8: 9, 10: 11}}
 KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 # how far the asked valence tips a held key towards major or minor (correlation units); the prior
 # alone barely renders mode, the main cue of valence in music
@@ -71,6 +76,7 @@ class SequenceState:
     tempo: int = 0  # tempo id of the last bar (0 before the first)
     pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
     key_pitches: np.ndarray | None = None  # pitch ids of the held key (id 0 too), from the KEY_LOCK_AFTER-th note on
+    key_moves: tuple[torch.Tensor, torch.Tensor] | None = None  # pitch ids the held mode moves (mode_moves)
     done: bool = False
 
 
@@ -191,11 +197,17 @@ class StepDecoder:
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
             if family == "pitch" and self.settings.key_lock:
+                logits["pitch"] = logits["pitch"].float()
                 for i, st in enumerate(states):
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
                         if st.key_pitches is None:  # chosen once: re-estimating after a mode change drifts flatwards
-                            scale = key_scale(st.pitch_classes, float(self.valence[i]))
-                            st.key_pitches = np.append(scale, True)[self.pitch_class_of_id]
+                            tonic, minor = held_key(st.pitch_classes, float(self.valence[i]))
+                            st.key_pitches = np.append(scale_of(tonic, minor), True)[self.pitch_class_of_id]
+                            st.key_moves = tuple(torch.from_numpy(a) for a in
+                                                 mode_moves(self.vocab.values["pitch"], tonic, minor))
+                        src, dst = st.key_moves
+                        row = logits["pitch"][i]
+                        row[dst] = torch.logaddexp(row[dst], row[src])  # the moved note keeps its chance
                         masks[i] &= st.key_pitches
             if family == "tempo":
                 for i, st in enumerate(states):
@@ -240,19 +252,35 @@ class StepDecoder:
         return start
 
 
-def key_scale(pitch_classes: np.ndarray, valence: float = 0.0) -> np.ndarray:
-    """(12,) bool: the major or minor scale on the tonic of the Krumhansl-Kessler key that best
-    fits a pitch-class histogram; the asked valence tips the mode towards major (positive) or
-    minor (negative)."""
+def held_key(pitch_classes: np.ndarray, valence: float = 0.0) -> tuple[int, bool]:
+    """(tonic, minor) of the Krumhansl-Kessler key that best fits a pitch-class histogram; the
+    asked valence tips the mode towards major (positive) or minor (negative)."""
     major, minor = key_correlations(pitch_classes)
     tips = KEY_MODE_WEIGHT * valence
     tonic = int(major.argmax()) if major.max() >= minor.max() else int(minor.argmax())
     # the tip changes the mode on the same tonic (C major -> C minor): the relative key (A minor)
     # has the same notes and would not sound minor
-    steps = MAJOR_SCALE if major.max() + tips >= minor.max() - tips else MINOR_SCALE
+    return tonic, bool(major.max() + tips < minor.max() - tips)
+
+
+def scale_of(tonic: int, minor: bool) -> np.ndarray:
+    """(12,) bool: the pitch classes of a major or minor scale."""
     scale = np.zeros(12, dtype=bool)
-    scale[[(tonic + k) % 12 for k in steps]] = True
+    scale[[(tonic + k) % 12 for k in (MINOR_SCALE if minor else MAJOR_SCALE)]] = True
     return scale
+
+
+def mode_moves(pitch_values: list, tonic: int, minor: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(from ids, to ids) of the pitches the held mode moves by a semitone (E -> E-flat in C minor);
+    pitch id k is pitch_values[k - 1], one semitone apart."""
+    moves = MODE_MOVES[minor]
+    src, dst = [], []
+    for k, pitch in enumerate(pitch_values, start=1):
+        step = (int(pitch) - tonic) % 12
+        if step in moves and 1 <= k + moves[step] - step <= len(pitch_values):
+            src.append(k)
+            dst.append(k + moves[step] - step)
+    return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
 
 
 def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, latent: np.ndarray,

@@ -61,8 +61,11 @@ def test_tempo_moves_by_at_most_a_few_bins_per_bar(model):
         assert np.all(np.abs(np.log(ratios)) <= TEMPO_STEP * np.log(step) + 1e-6), ratios
 
 
-def test_key_scale_finds_major_and_minor_keys():
-    from musER.generation import key_scale
+def test_held_key_finds_major_and_minor_keys():
+    from musER.generation import held_key, scale_of
+
+    def key_scale(pitch_classes, valence=0.0):
+        return scale_of(*held_key(pitch_classes, valence))
 
     c_major = np.zeros(12)
     c_major[[0, 2, 4, 5, 7, 9, 11]] = [5, 2, 4, 2, 4, 2, 1]
@@ -78,6 +81,25 @@ def test_key_scale_finds_major_and_minor_keys():
     assert set(np.flatnonzero(key_scale(shared, valence=-1.0))) == {0, 2, 3, 5, 7, 8, 10, 11}
     # a clear minor piece asked to be happy turns to the parallel major (A major)
     assert set(np.flatnonzero(key_scale(a_minor, valence=1.0))) == {9, 11, 1, 2, 4, 6, 8}
+
+
+def test_a_held_mode_moves_the_notes_that_tell_major_from_minor_by_a_semitone():
+    from musER.generation import mode_moves
+
+    pitches = list(range(21, 109))  # the vocabulary's piano range; id k is pitches[k - 1]
+
+    def moved(tonic, minor):
+        src, dst = mode_moves(pitches, tonic, minor)
+        return {pitches[a - 1]: pitches[b - 1] for a, b in zip(src, dst)}
+
+    c_minor = moved(0, True)  # E -> E-flat, A -> A-flat in every octave; nothing else moves
+    assert c_minor[64] == 63 and c_minor[69] == 68 and c_minor[28] == 27
+    assert {p % 12 for p in c_minor} == {4, 9} and all(p - q == 1 for p, q in c_minor.items())
+    a_major = moved(9, False)  # C -> C-sharp, F -> F-sharp, G -> G-sharp
+    assert a_major[60] == 61 and a_major[65] == 66 and a_major[67] == 68
+    assert {p % 12 for p in a_major} == {0, 5, 7}
+    # a move never leaves the keyboard: C8 (108) would go up to C-sharp 8, so it is not moved
+    assert 108 not in a_major and all(21 <= q <= 108 for q in a_major.values())
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
