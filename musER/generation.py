@@ -197,7 +197,6 @@ class StepDecoder:
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
             if family == "pitch" and self.settings.key_lock:
-                logits["pitch"] = logits["pitch"].float()
                 for i, st in enumerate(states):
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
                         if st.key_pitches is None:  # chosen once: re-estimating after a mode change drifts flatwards
@@ -272,14 +271,16 @@ def scale_of(tonic: int, minor: bool) -> np.ndarray:
 
 def mode_moves(pitch_values: list, tonic: int, minor: bool) -> tuple[np.ndarray, np.ndarray]:
     """(from ids, to ids) of the pitches the held mode moves by a semitone (E -> E-flat in C minor);
-    pitch id k is pitch_values[k - 1], one semitone apart."""
+    pitch id k is pitch_values[k - 1]. A move whose target is not in the vocabulary is left out."""
     moves = MODE_MOVES[minor]
+    id_of = {int(pitch): k for k, pitch in enumerate(pitch_values, start=1)}
     src, dst = [], []
-    for k, pitch in enumerate(pitch_values, start=1):
-        step = (int(pitch) - tonic) % 12
-        if step in moves and 1 <= k + moves[step] - step <= len(pitch_values):
+    for pitch, k in id_of.items():
+        step = (pitch - tonic) % 12
+        target = id_of.get(pitch + moves[step] - step) if step in moves else None
+        if target is not None:
             src.append(k)
-            dst.append(k + moves[step] - step)
+            dst.append(target)
     return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
 
 
