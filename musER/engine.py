@@ -15,6 +15,7 @@ from .elements import ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
 from .model.half import halve_for_cpu
+from .model.layers import fuse_self_attention
 from .piece import Piece
 from .tokenizer import decode_ids, encode_notes
 from .train import pick_device
@@ -53,7 +54,9 @@ class Engine:
     @classmethod
     def load(cls, folder: Path, device: str = "auto", half: bool | None = None) -> Engine:
         dev = pick_device(device)
-        return cls(*load_checkpoint(folder, dev), dev, half)
+        vqvae, prior, vocab, meta = load_checkpoint(folder, dev)
+        fuse_self_attention(vqvae.decoder.blocks, prior.blocks)  # these copies are never saved
+        return cls(vqvae, prior, vocab, meta, dev, half)
 
     def info(self, folder: Path) -> dict:
         params = sum(p.numel() for p in self.vqvae.parameters()) + sum(p.numel() for p in self.prior.parameters())

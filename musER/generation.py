@@ -97,6 +97,9 @@ class StepDecoder:
         w = emotion.cpu().numpy()
         self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         self.fused = FusedElementHeads.of(vqvae.decoder)  # None: element decoders with attention layers
+        if prior is not None:
+            self.prior_weights = self._prior_condition()
+            self.prior_embedding = prior.condition(self.prior_weights)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -120,20 +123,19 @@ class StepDecoder:
         return 1 + (self.settings.guidance != 1.0) + bool(self.settings.valence_guidance)
 
     def _prior_hidden(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
-        cond = self._prior_condition()
         if self.pos == 0:
-            codes = torch.zeros(cond.shape[0], 1, self.prior.groups, dtype=torch.long, device=self.device)
+            codes = torch.zeros(len(self.prior_weights), 1, self.prior.groups, dtype=torch.long, device=self.device)
         else:
             codes = prev_codes[:, None].repeat(self.copies, 1, 1)
-        return self.prior.states(codes, cond, self.pos, self.prior_caches)[:, -1]
+        return self.prior.states(codes, self.prior_weights, self.pos, self.prior_caches, self.prior_embedding)[:, -1]
 
     def sample_codes(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
-        x = self._prior_hidden(prev_codes)
         b = self.emotion.shape[0]
+        x = self._prior_hidden(prev_codes).view(self.copies, b, -1)  # copies as in _prior_condition
         chosen: dict[int, torch.Tensor] = {}
         s = self.settings
         for g in self.prior.order:
-            parts = self.prior.heads[g](x).split(b)
+            parts = self.prior.heads[g](x)
             logits = parts[0]
             element = ELEMENTS[g] if self.prior.groups == len(ELEMENTS) else None
             if s.guidance != 1.0:
@@ -142,7 +144,7 @@ class StepDecoder:
                 logits = logits + s.valence_guidance * (parts[0] - parts[-1])
             temp = s.temperature * s.element_temperature.get(element, 1.0)
             chosen[g] = sample(logits, self.gen, temp, s.top_p)
-            x = x + self.prior.code_embed[g](chosen[g].repeat(self.copies))  # as Prior.group_logits adds them
+            x = x + self.prior.code_embed[g](chosen[g])  # to every copy, as Prior.group_logits adds them
         return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
 
     # -- decoder -------------------------------------------------------------------------
@@ -246,7 +248,7 @@ class StepDecoder:
                 dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
-            self.prior.states(c.repeat(self.copies, 1, 1), self._prior_condition(), 0, self.prior_caches)
+            self.prior.states(c.repeat(self.copies, 1, 1), self.prior_weights, 0, self.prior_caches, self.prior_embedding)
         self.pos = x.shape[1]
         return start
 

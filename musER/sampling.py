@@ -14,10 +14,9 @@ def top_p(logits: torch.Tensor, p: float | None) -> torch.Tensor:
     if p is None or p >= 1.0:
         return logits
     sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-    cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
-    drop = cumulative - torch.softmax(sorted_logits, dim=-1) >= p  # mass before this token already >= p
-    sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-    return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    sorted_probs = torch.softmax(sorted_logits, dim=-1)
+    drop = sorted_probs.cumsum(-1) - sorted_probs >= p  # mass before this token already >= p
+    return logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
 
 
 def mask_invalid(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
@@ -32,6 +31,8 @@ def sample(logits: torch.Tensor, generator: torch.Generator, temperature: float 
         logits = mask_invalid(logits, allowed)
     if temperature <= 0:
         return logits.argmax(-1)
-    logits = top_p(apply_temperature(logits.float(), temperature), p)
-    probs = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    probs = torch.softmax(top_p(apply_temperature(logits.float(), temperature), p), dim=-1)
+    # what torch.multinomial(probs, 1) computes (the exponential race, same generator draws),
+    # without its validity check, which waits on a .item() at every call
+    race = torch.empty_like(probs).exponential_(1, generator=generator)
+    return (probs / race).argmax(-1)

@@ -17,6 +17,7 @@ from musER.elements import ELEMENTS
 from musER.errors import CheckpointError, ConfigError
 from musER.model.factory import build_prior, build_vqvae
 from musER.model.fused_heads import FusedElementHeads
+from musER.model.layers import fuse_self_attention
 from musER.model.quantizer import EMAQuantizer
 from musER.model.regularizer import pairwise_sign_loss
 from musER.model.vqvae import element_loss, emotion_weights
@@ -247,6 +248,25 @@ def test_kv_cache_gives_the_same_logits_as_a_full_pass():
     for t in range(1, codes.shape[1]):
         step_h.append(prior.states(codes[:, t - 1: t], emotion, t, pc))
     assert torch.allclose(torch.cat(step_h, 1), full_h, atol=1e-5)
+
+
+def test_fused_self_attention_gives_the_same_numbers_with_the_cache():
+    vqvae, prior = tiny_models(4)
+    vqvae.eval(), prior.eval()
+    ids, _, q = synthetic_batch(2)
+    codes = torch.randint(0, prior.size, (2, 12, prior.groups))
+    emotion = emotion_weights(q)
+    x = ids[:, 1:13]
+    z = torch.randn(2, 12, 112)
+    before = prior.states(codes, emotion), vqvae.decoder.global_states(vqvae.decoder.inputs(x, emotion), z)
+    fuse_self_attention(prior.blocks, vqvae.decoder.blocks)
+    assert prior.blocks[0].attn.qkv is not None and not hasattr(prior.blocks[0].attn, "q")
+    assert torch.equal(prior.states(codes, emotion), before[0])
+    assert torch.equal(vqvae.decoder.global_states(vqvae.decoder.inputs(x, emotion), z), before[1])
+    pc = prior.new_caches()
+    steps = [prior.states(codes[:, :1], emotion, 0, pc)]
+    steps += [prior.states(codes[:, t - 1: t], emotion, t, pc) for t in range(1, 12)]
+    assert torch.allclose(torch.cat(steps, 1), before[0], atol=1e-5)
 
 
 def test_fused_element_heads_give_the_element_decoders_logits():

@@ -43,3 +43,10 @@ def test_forbidden_ids_are_never_drawn_and_temperature_zero_is_argmax():
 def test_higher_temperature_flattens_and_the_seed_repeats():
     assert draws(temperature=3.0)[3] > 0.12  # 0.05 at temperature 1
     assert np.array_equal(draws(seed=5), draws(seed=5)) and not np.array_equal(draws(seed=5), draws(seed=6))
+
+
+def test_draws_are_torch_multinomials_draws_for_the_same_generator():
+    logits = torch.randn(64, 128)
+    ours = torch_sample(logits, torch.Generator().manual_seed(3), 1.0, None)
+    theirs = torch.multinomial(torch.softmax(logits, -1), 1, generator=torch.Generator().manual_seed(3)).squeeze(-1)
+    assert torch.equal(ours, theirs)

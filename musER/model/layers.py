@@ -55,7 +55,17 @@ class Attention(nn.Module):
         self.q = nn.Linear(d_model, d_model)
         self.kv = nn.Linear(d_memory or d_model, 2 * d_model)
         self.out = nn.Linear(d_model, d_model)
+        self.qkv: nn.Linear | None = None  # fuse_projections
 
+    def fuse_projections(self) -> None:
+        """For decoding (inference only): q, k and v of self-attention from one matrix product
+        instead of two, with the same numbers; q and kv are dropped."""
+        qkv = nn.Linear(self.q.in_features, 3 * self.q.out_features)
+        with torch.no_grad():
+            qkv.weight.copy_(torch.cat([self.q.weight, self.kv.weight]))
+            qkv.bias.copy_(torch.cat([self.q.bias, self.kv.bias]))
+        self.qkv = qkv
+        del self.q, self.kv
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape  # (B, T, D) -> (B, H, T, D/H)
@@ -64,9 +74,11 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None, causal: bool = False,
                 cache: KVCache | None = None) -> torch.Tensor:
-        source = x if memory is None else memory
-        q = self._split(self.q(x))
-        k, v = (self._split(t) for t in self.kv(source).chunk(2, dim=-1))
+        if self.qkv is not None:
+            q, k, v = (self._split(t) for t in self.qkv(x).chunk(3, dim=-1))
+        else:
+            q = self._split(self.q(x))
+            k, v = (self._split(t) for t in self.kv(x if memory is None else memory).chunk(2, dim=-1))
         if cache is not None:  # incremental decoding: x holds the newest step, or a whole prefix
             causal = causal and cache.k is None
             k, v = cache.append(k, v)
@@ -97,6 +109,13 @@ class Block(nn.Module):
             # causal cross-attention: step t sees latents 0..t, so codes can be decoded as they arrive
             x = x + self.cross(self.norm_cross(x), memory=memory, causal=True, cache=cross_cache)
         return x + self.ff(self.norm2(x))
+
+
+def fuse_self_attention(*stacks: nn.ModuleList) -> None:
+    """Fuse the self-attention projections of these blocks for decoding (inference only)."""
+    for blocks in stacks:
+        for block in blocks:
+            block.attn.fuse_projections()
 
 
 def new_caches(blocks: nn.ModuleList) -> list[tuple[KVCache, KVCache]]:

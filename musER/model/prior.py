@@ -45,14 +45,16 @@ class Prior(nn.Module):
         unconditioned = (emotion.sum(-1, keepdim=True) == 0).float()
         return self.emotion(emotion) + unconditioned * self.null
 
-    def states(self, codes: torch.Tensor, emotion: torch.Tensor, start: int = 0, caches=None) -> torch.Tensor:
+    def states(self, codes: torch.Tensor, emotion: torch.Tensor, start: int = 0, caches=None,
+               condition: torch.Tensor | None = None) -> torch.Tensor:
         """Hidden states predicting codes[:, t] from codes[:, :t]; codes (B, T, G) -> (B, T, d).
 
         With caches, `codes` holds only the inputs not yet seen (the previous step's codes),
         and `start` is the position of the first of them. The condition opens the sequence and
-        is also added at every step, so it does not fade over a long piece.
+        is also added at every step, so it does not fade over a long piece. `condition` is
+        self.condition(emotion), for callers that run many steps on one emotion.
         """
-        cond = self.condition(emotion)[:, None]  # (B, 1, d)
+        cond = (self.condition(emotion) if condition is None else condition)[:, None]  # (B, 1, d)
         if start == 0:
             h = torch.cat([cond, self.embed_codes(codes[:, :-1])], 1) if codes.shape[1] > 1 else cond
         else:
