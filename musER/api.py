@@ -150,6 +150,10 @@ class MusER:
         with self._lock:
             return self._engine.latent_vectors([_as_piece(p) for p in pieces])
 
+    def map_points(self, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Places of latent_vectors' output in the reference map (what `latents` returns)."""
+        return self._engine.map_points(vectors)
+
     def reference_map(self) -> ReferenceMap:
         return self._engine.reference_map()
 

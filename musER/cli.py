@@ -152,8 +152,8 @@ def cmd_latents(args) -> int:
 
     model = MusER.load(args.checkpoint, args.device)
     pieces = [load_piece(f) for f in args.files]
-    points = model.latents(pieces)
     vectors = model.latent_vectors(pieces)
+    points = model.map_points(vectors)  # the pieces are encoded once
     rows = []
     for i, f in enumerate(args.files):
         row = {"file": f}

@@ -159,7 +159,10 @@ class Engine:
         return {e: stacked[:, latent_slice(e)] for e in ELEMENTS}
 
     def latent_points(self, pieces: list[Piece]) -> dict[str, np.ndarray]:
-        vectors = self.latent_vectors(pieces)
+        return self.map_points(self.latent_vectors(pieces))
+
+    def map_points(self, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """latent_vectors' output projected into the reference map: element -> (n, 2)."""
         proj = self.meta["reference_map"]["projection"]
         return {e: (vectors[e] - np.asarray(proj[e]["mean"])) @ np.asarray(proj[e]["components"]).T for e in ELEMENTS}
 

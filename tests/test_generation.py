@@ -158,6 +158,8 @@ def test_latents_and_reference_map(model):
     pieces = [synthetic_piece(i) for i in range(3)]
     points = model.latents(pieces)
     assert set(points) == set(ELEMENTS) and all(p.shape == (3, 2) for p in points.values())
+    placed = model.map_points(model.latent_vectors(pieces))  # what `muser latents` prints
+    assert all(np.allclose(placed[e], points[e]) for e in ELEMENTS)
     ref = model.reference_map()
     assert set(ref.points) == set(ELEMENTS) and len(ref.names) == len(ref.quadrants)
 
