@@ -40,6 +40,12 @@ KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 # how far the asked valence tips a held key towards major or minor (correlation units); the prior
 # alone barely renders mode, the main cue of valence in music
 KEY_MODE_WEIGHT = 0.2
+# logit bonus per unit of |valence| for the notes of the held key's tonic triad (decode_step): a
+# clearer tonal centre where a clear emotion is asked. In 4 of 8 tense pieces the prior drifted to
+# the relative major of the held minor key (its notes allow it); with the bonus at 3, 200 pieces
+# were judged in their quadrant 0.83 / 0.80 of the time (two seeds) against 0.77 / 0.78, tense
+# ones 0.60 / 0.56 against 0.32 / 0.48
+TRIAD_WEIGHT = 3.0
 # share of the emotion guidance the type codes get (note or position, hence texture): at full
 # strength happy pieces were denser than EMOPIA's (9.6 vs 8.6 notes/s) and 100 pieces were judged
 # in their quadrant 0.70 of the time, against 0.80 at half (both before MAX_HOLDS; shipped: 0.79)
@@ -77,6 +83,7 @@ class SequenceState:
     pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
     key_pitches: np.ndarray | None = None  # pitch ids of the held key (id 0 too), from the KEY_LOCK_AFTER-th note on
     key_moves: tuple[torch.Tensor, torch.Tensor] | None = None  # pitch ids the held mode moves (mode_moves)
+    key_triad: torch.Tensor | None = None  # (pitch vocab,) bool: notes of the held key's tonic triad
     done: bool = False
 
 
@@ -206,9 +213,11 @@ class StepDecoder:
                             st.key_pitches = np.append(scale_of(tonic, minor), True)[self.pitch_class_of_id]
                             st.key_moves = tuple(torch.from_numpy(a) for a in
                                                  mode_moves(self.vocab.values["pitch"], tonic, minor))
+                            st.key_triad = torch.from_numpy(np.append(tonic_triad(tonic, minor), False)[self.pitch_class_of_id])
                         src, dst = st.key_moves
                         row = logits["pitch"][i]
                         row[dst] = torch.logaddexp(row[dst], row[src])  # the moved note keeps its chance
+                        row[st.key_triad] += TRIAD_WEIGHT * abs(float(self.valence[i]))
                         masks[i] &= st.key_pitches
             if family == "tempo":
                 for i, st in enumerate(states):
@@ -269,6 +278,13 @@ def scale_of(tonic: int, minor: bool) -> np.ndarray:
     scale = np.zeros(12, dtype=bool)
     scale[[(tonic + k) % 12 for k in (MINOR_SCALE if minor else MAJOR_SCALE)]] = True
     return scale
+
+
+def tonic_triad(tonic: int, minor: bool) -> np.ndarray:
+    """(12,) bool: the pitch classes of the key's tonic triad (C, E-flat, G in C minor)."""
+    triad = np.zeros(12, dtype=bool)
+    triad[[tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12]] = True
+    return triad
 
 
 def mode_moves(pitch_values: list, tonic: int, minor: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -102,6 +102,25 @@ def test_a_held_mode_moves_the_notes_that_tell_major_from_minor_by_a_semitone():
     assert 108 not in a_major and all(21 <= q <= 108 for q in a_major.values())
 
 
+def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeypatch):
+    import musER.generation as generation
+    from musER.generation import KEY_LOCK_AFTER, held_key, tonic_triad
+
+    assert np.flatnonzero(tonic_triad(0, True)).tolist() == [0, 3, 7]  # C, E-flat, G
+    assert np.flatnonzero(tonic_triad(9, False)).tolist() == [1, 4, 9]  # A, C-sharp, E
+
+    def triad_share(weight):
+        monkeypatch.setattr(generation, "TRIAD_WEIGHT", weight)
+        shares = []
+        for p in model.generate(GenerationRequest(valence=-1, arousal=1, bars=16, n=3, seed=4, temperature=2.0)):
+            decoded = p.notes[np.argsort(p.notes[:, 0], kind="stable"), 2].astype(int) % 12
+            triad = tonic_triad(*held_key(np.bincount(decoded[:KEY_LOCK_AFTER], minlength=12), -1.0))
+            shares.append(triad[decoded[KEY_LOCK_AFTER + 6:]].mean())
+        return np.mean(shares)
+
+    assert 1 - triad_share(3.0) < 0.5 * (1 - triad_share(0.0))  # at least halves the notes off the triad
+
+
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
     from musER.generation import KEY_LOCK_AFTER
 
