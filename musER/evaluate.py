@@ -63,6 +63,7 @@ class EvalReport:
     generated: dict[str, dict[str, Summary]]  # quadrant -> metric -> summary
     real: dict[str, dict[str, Summary]]  # same for real clips; empty without EMOPIA
     out_of_range: list[tuple[str, str]]  # (quadrant, metric) with the generated mean outside real [p5, p95]
+    distance: dict[str, float]  # quadrant -> distance_to_real (empty without a real reference)
     verdicts: dict[str, dict[str, float]]  # quadrant or "all" -> accuracies of the classifier's verdicts
     classifier_val: dict[str, float]  # the classifier's own accuracy on real val clips
     skipped: list[str] = field(default_factory=list)
@@ -92,7 +93,7 @@ def evaluate_dir(directory: str | Path, root: str | Path | None = None,
     verdicts = _judge(clf, pieces, rows) if clf else {}
     real_rows = _real_reference(root)
     generated, real = _summaries(rows), _summaries(real_rows)
-    report = EvalReport(rows, generated, real, _out_of_range(generated, real), verdicts,
+    report = EvalReport(rows, generated, real, _out_of_range(generated, real), distance_to_real(generated, real), verdicts,
                         dict(clf.val_accuracy) if clf else {}, skipped)
     report.markdown = to_markdown(report, directory, len(real_rows))
     out.mkdir(parents=True, exist_ok=True)
@@ -221,6 +222,18 @@ def _out_of_range(generated: dict, real: dict) -> list[tuple[str, str]]:
             if not real[q][m].p5 <= generated[q][m].mean <= real[q][m].p95]
 
 
+def distance_to_real(generated: dict, real: dict) -> dict[str, float]:
+    """Per quadrant: how far the generated means are from the real ones, in real standard
+    deviations, averaged over the metrics (those with no spread in real music left out)."""
+    distance = {}
+    for q in generated:
+        gaps = [abs(generated[q][m].mean - real[q][m].mean) / real[q][m].std
+                for m in METRIC_NAMES if q in real and real[q][m].std > 0]
+        if gaps:
+            distance[q] = float(np.mean(gaps))
+    return distance
+
+
 def to_markdown(report: EvalReport, directory: Path, n_real: int) -> str:
     """The report's tables as Markdown."""
     lines = [f"# MusER evaluation of {directory}", "",
@@ -237,6 +250,11 @@ def to_markdown(report: EvalReport, directory: Path, n_real: int) -> str:
             real_cells = f"{r.mean:.3f} ± {r.std:.3f} | [{r.p5:.3f}, {r.p95:.3f}]" if r else "– | –"
             verdict = "–" if r is None else ("**no**" if (q, m) in flagged else "yes")
             lines.append(f"| {q} (n={g.n}) | {m} | {g.mean:.3f} ± {g.std:.3f} | {real_cells} | {verdict} |")
+    if report.distance:
+        lines += ["", "## Distance to real music", "",
+                  "Mean over the metrics of |generated mean - real mean| / real std (0 = real-like):", "",
+                  "| quadrant | distance |", "|---|---|"]
+        lines += [f"| {q} | {d:.3f} |" for q, d in report.distance.items()]
     lines += ["", "## Emotion classifier verdicts (against the asked quadrant)", ""]
     if report.verdicts:
         lines += ["| asked | n | quadrant acc | arousal acc | valence acc |", "|---|---|---|---|---|"]

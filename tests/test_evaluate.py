@@ -64,7 +64,7 @@ def test_manifest_quadrants_and_outputs_without_emopia(generated_dir, monkeypatc
     folder, clf = generated_dir
     report = evaluate.evaluate_dir(folder, classifier=clf)
     assert [r["quadrant"] for r in report.rows] == [q for q in STYLE for _ in range(2)]
-    assert report.real == {} and report.out_of_range == []
+    assert report.real == {} and report.out_of_range == [] and report.distance == {}
     assert set(report.verdicts) == {"Q1", "Q2", "Q3", "Q4", "all"} and report.verdicts["all"]["n"] == 8
     assert report.generated["Q1"]["grooving_similarity"].mean == 1.0
     for path in report.paths.values():
@@ -128,6 +128,18 @@ def test_real_clips_against_a_small_real_reference(tmp_path, monkeypatch):
     assert [r["quadrant"] for r in report.rows] == list(STYLE)  # from the Q1..Q4 name prefixes
     assert set(report.real) == {"Q1", "Q2", "Q3", "Q4", "all"} and report.real["all"]["polyphony"].n == 4
     assert all(isinstance(q, str) and m in METRIC_NAMES for q, m in report.out_of_range)
+    assert set(report.distance) <= set(report.generated) and "Distance to real music" in report.markdown
     assert report.verdicts["all"]["n"] == 4
     assert all(p.is_file() for p in report.paths.values())
     assert list((tmp_path / "cache").glob("emopia-metrics-val-*.json"))  # real metrics were cached
+
+
+def test_distance_to_real_counts_real_standard_deviations():
+    def summaries(mean, std):
+        return {"Q1": {m: evaluate.Summary(mean, std, 0.0, 1.0, 10) for m in METRIC_NAMES}}
+
+    real = summaries(1.0, 2.0)
+    assert evaluate.distance_to_real(summaries(1.0, 5.0), real) == {"Q1": 0.0}
+    assert evaluate.distance_to_real(summaries(-3.0, 0.1), real) == {"Q1": 2.0}  # 4 below, std 2
+    real["Q1"][METRIC_NAMES[0]] = evaluate.Summary(50.0, 0.0, 50.0, 50.0, 10)  # no spread: left out
+    assert evaluate.distance_to_real(summaries(-3.0, 0.1), real) == {"Q1": 2.0}
