@@ -121,6 +121,19 @@ def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeyp
     assert 1 - triad_share(3.0) < 0.5 * (1 - triad_share(0.0))  # at least halves the notes off the triad
 
 
+def test_velocity_codes_get_guidance_only_where_calm_music_is_asked(model):
+    import torch
+
+    from musER.generation import SamplingSettings, StepDecoder
+
+    engine = model._engine
+    emotion = torch.tensor([quadrant_weights(0.3, a) for a in (1.0, 0.25, 0.0, -1.0)], dtype=torch.float32)
+    dec = StepDecoder(engine.vqvae, engine.prior, engine.vocab, emotion, engine.window,
+                      SamplingSettings(guidance=3.0, valence_guidance=2.0), torch.Generator())
+    assert dec.velocity_share[:, 0].tolist() == pytest.approx([0.0, 0.5, 1.0, 1.0], abs=1e-6)
+    assert dec.sample_codes(None).shape == (4, engine.prior.groups)
+
+
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
     from musER.generation import KEY_LOCK_AFTER
 
