@@ -93,8 +93,8 @@ def evaluate_dir(directory: str | Path, root: str | Path | None = None,
     verdicts = _judge(clf, pieces, rows) if clf else {}
     real_rows = _real_reference(root)
     generated, real = _summaries(rows), _summaries(real_rows)
-    report = EvalReport(rows, generated, real, _out_of_range(generated, real), distance_to_real(generated, real), verdicts,
-                        dict(clf.val_accuracy) if clf else {}, skipped)
+    report = EvalReport(rows, generated, real, _out_of_range(generated, real), distance_to_real(generated, real),
+                        verdicts, dict(clf.val_accuracy) if clf else {}, skipped)
     report.markdown = to_markdown(report, directory, len(real_rows))
     out.mkdir(parents=True, exist_ok=True)
     _write_text(paths["table"], report.markdown)

@@ -224,7 +224,8 @@ class StepDecoder:
                             st.key_pitches = np.append(scale_of(tonic, minor), True)[self.pitch_class_of_id]
                             st.key_moves = tuple(torch.from_numpy(a) for a in
                                                  mode_moves(self.vocab.values["pitch"], tonic, minor))
-                            st.key_triad = torch.from_numpy(np.append(tonic_triad(tonic, minor), False)[self.pitch_class_of_id])
+                            triad = np.append(tonic_triad(tonic, minor), False)  # id 0 (no pitch) gets none
+                            st.key_triad = torch.from_numpy(triad[self.pitch_class_of_id])
                         src, dst = st.key_moves
                         row = logits["pitch"][i]
                         row[dst] = torch.logaddexp(row[dst], row[src])  # the moved note keeps its chance
@@ -271,7 +272,8 @@ class StepDecoder:
                 dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
-            self.prior.states(c.repeat(self.copies, 1, 1), self.prior_weights, 0, self.prior_caches, self.prior_embedding)
+            self.prior.states(c.repeat(self.copies, 1, 1), self.prior_weights, 0, self.prior_caches,
+                              self.prior_embedding)
         self.pos = x.shape[1]
         return start
 

@@ -103,7 +103,7 @@ def test_a_held_mode_moves_the_notes_that_tell_major_from_minor_by_a_semitone():
 
 
 def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeypatch):
-    import musER.generation as generation
+    from musER import generation
     from musER.generation import KEY_LOCK_AFTER, held_key, tonic_triad
 
     assert np.flatnonzero(tonic_triad(0, True)).tolist() == [0, 3, 7]  # C, E-flat, G
