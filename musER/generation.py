@@ -101,8 +101,8 @@ class StepDecoder:
         self.gen = generator
         self.device = emotion.device
         self.window_start = 0
-        self.pitch_class_of_id = np.array([12] + [int(v) % 12 for v in vocab.values["pitch"]])
-        self.pitch_of_id = np.array([-99] + [int(v) for v in vocab.values["pitch"]])
+        self.pitch_of_id = np.array([-99] + [int(v) for v in vocab.values["pitch"]])  # id 0: no pitch
+        self.pitch_class_of_id = np.where(self.pitch_of_id >= 0, self.pitch_of_id % 12, 12)
         w = emotion.cpu().numpy()
         self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
