@@ -67,13 +67,16 @@ def main() -> None:
     cat = {k: np.concatenate([r[k] for r in rows]) for k in ("onset", "duration", "velocity")}
     bpm = np.array([r["bpm"] for r in rows])
     print(f"clips: {len(rows)}; tokenize + decode time: {spent:.1f} s (2 processes)")
-    print(f"note F1 (50 ms, same pitch): mean {f1.mean():.4f}, min {f1.min():.4f}, clips >= 0.97: {np.mean(f1 >= 0.97):.3f}")
-    print(f"median onset error {1000 * np.median(cat['onset']):.1f} ms (95th pct {1000 * np.percentile(cat['onset'], 95):.1f} ms)")
+    print(f"note F1 (50 ms, same pitch): mean {f1.mean():.4f}, min {f1.min():.4f}, "
+          f"clips >= 0.97: {np.mean(f1 >= 0.97):.3f}")
+    print(f"median onset error {1000 * np.median(cat['onset']):.1f} ms "
+          f"(95th pct {1000 * np.percentile(cat['onset'], 95):.1f} ms)")
     print(f"median duration error {1000 * np.median(cat['duration']):.1f} ms; "
           f"median velocity error {np.median(cat['velocity']):.1f} (mean {cat['velocity'].mean():.2f})")
     changes = np.mean([r["tempo_changes"] for r in rows])
     print(f"bars whose tempo token differs from the previous bar's: {changes:.3f}")
-    print(f"estimated tempo: median {np.median(bpm):.0f} BPM, 5-95% [{np.percentile(bpm, 5):.0f}, {np.percentile(bpm, 95):.0f}]")
+    print(f"estimated tempo: median {np.median(bpm):.0f} BPM, "
+          f"5-95% [{np.percentile(bpm, 5):.0f}, {np.percentile(bpm, 95):.0f}]")
 
 
 if __name__ == "__main__":

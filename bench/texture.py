@@ -14,8 +14,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
-
 from musER.api import GenerationRequest, MusER
 from musER.data import load_split
 from musER.elements import COLUMN, Quadrant

@@ -24,7 +24,7 @@ _DAMP_S = 0.06  # time constant of the damper after a key is released
 
 def rendered_length(piece: Piece, sample_rate: int = SAMPLE_RATE) -> int:
     """Number of samples ``render`` returns for a piece."""
-    return int(round((piece.seconds + RELEASE_S) * sample_rate))
+    return round((piece.seconds + RELEASE_S) * sample_rate)
 
 
 def fluidsynth_available() -> bool:
@@ -66,12 +66,12 @@ def synthesize(notes: np.ndarray, n_samples: int, sample_rate: int = SAMPLE_RATE
     out = np.zeros(n_samples, dtype=np.float32)
     damp = int(_DAMP_S * 5 * sample_rate)
     for onset, offset, pitch, vel in np.asarray(notes, dtype=float).reshape(-1, 4):
-        start = int(round(onset * sample_rate))
+        start = int(round(onset * sample_rate))  # noqa: RUF046 (numpy scalar: round() gives a float64 on NumPy 1.x)
         if start >= n_samples:
             continue
         v = float(np.clip(vel, 1, 127)) / 127.0
         soft, bright = _tones(int(pitch), sample_rate)
-        held = max(int(round((offset - onset) * sample_rate)), 1)
+        held = max(int(round((offset - onset) * sample_rate)), 1)  # noqa: RUF046 (numpy scalar, as above)
         length = min(len(soft), held + damp, n_samples - start)
         sound = (1 - v) * soft[:length] + v * bright[:length]
         if length > held:

@@ -3,6 +3,7 @@ QtMultimedia when this PySide6 has it, and drives a playhead clock either way.""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -63,10 +64,8 @@ class Player(QObject):
 
     def _render_in_background(self, number: int, piece: Piece) -> None:
         samples = self.render(piece)
-        try:
+        with contextlib.suppress(RuntimeError):  # the player was deleted while rendering
             self._rendered.emit(number, piece, samples)
-        except RuntimeError:  # the player was deleted while rendering
-            pass
 
     def stop(self) -> None:
         """Stop playback and hide the playhead."""

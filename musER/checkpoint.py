@@ -37,7 +37,7 @@ def inference_state(vqvae, prior) -> dict[str, torch.Tensor]:
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
+                             cwd=Path(__file__).parent, timeout=5, check=False)
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

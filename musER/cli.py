@@ -106,8 +106,9 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
                                     args.top_p, _element_temperatures(args.element_temperature),
                                     *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock)
         done = [0]
+        size = len(batch)
 
-        def progress(step: int, total: int, done=done, size=len(batch)) -> None:
+        def progress(step: int, total: int, done=done, size=size) -> None:
             bar.update((step - done[0]) * size)
             done[0] = step
 

@@ -60,7 +60,8 @@ class VQVAEConfig(_Config):
         if self.codebook not in ("product", "single"):
             raise ConfigError(f"VQVAEConfig.codebook must be 'product' or 'single', got {self.codebook!r}")
         if self.regularizer_net not in ("light", "attention"):
-            raise ConfigError(f"VQVAEConfig.regularizer_net must be 'light' or 'attention', got {self.regularizer_net!r}")
+            raise ConfigError("VQVAEConfig.regularizer_net must be 'light' or 'attention', "
+                              f"got {self.regularizer_net!r}")
         if self.balanced_elements:
             parse_elements(self.balanced_elements)
         if self.d_encoder % self.heads or self.d_decoder % self.heads:

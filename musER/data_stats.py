@@ -27,7 +27,8 @@ def quadrant_stats(data, vocab: Vocab) -> dict[int, dict[str, float]]:
             "pitch": float(np.mean([vocab.value_of("pitch", p) for p in ids[notes, COLUMN["pitch"]]])),
             "tempo_bpm": float(np.median([vocab.value_of("tempo", t) for t in tempo])) if len(tempo) else 0.0,
         })
-    return {q: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} | {"clips": len(rs)} for q, rs in sorted(rows.items())}
+    return {q: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} | {"clips": len(rs)}
+            for q, rs in sorted(rows.items())}
 
 
 def print_stats(root=None, cache=None) -> None:

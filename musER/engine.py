@@ -72,12 +72,13 @@ class Engine:
     # -- generation ---------------------------------------------------------------------
     def generate(self, request, progress=None, cancel: threading.Event | None = None) -> list[Piece]:
         settings = sampling_settings(request)
-        ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(request.valence, request.arousal, request.n),
-                              request.bars, self.window, settings, request.seed, progress, cancel,
-                              beat_codes=self.beat_codes)
+        emotion = self._emotion(request.valence, request.arousal, request.n)
+        ids = generate_tokens(self.vqvae, self.prior, self.vocab, emotion, request.bars, self.window, settings,
+                              request.seed, progress, cancel, beat_codes=self.beat_codes)
         pieces = []
         for i, seq in enumerate(ids):
-            piece = end_on_held_chord(decode_ids(seq, self.vocab, name=f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"))
+            name = f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"
+            piece = end_on_held_chord(decode_ids(seq, self.vocab, name=name))
             piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
             piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,
                                "top_p": request.top_p, "guidance": request.guidance,
@@ -146,7 +147,8 @@ class Engine:
         piece = decode_ids(seq, self.vocab, name=f"{source.name}-{'+'.join(elements)}")
         piece.valence, piece.arousal, piece.seed = valence, arousal, seed
         piece.info.update({"transferred": list(elements), "source": source.name,
-                           "reference": reference.name if reference is not None else f"sampled v{valence:+.2f} a{arousal:+.2f}"})
+                           "reference": reference.name if reference is not None
+                           else f"sampled v{valence:+.2f} a{arousal:+.2f}"})
         return piece
 
     # -- latent map -----------------------------------------------------------------------

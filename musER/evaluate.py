@@ -264,8 +264,8 @@ def to_markdown(report: EvalReport, directory: Path, n_real: int) -> str:
         lines.append("No verdicts: no classifier, or no piece with an asked quadrant.")
     if report.classifier_val:
         cv = report.classifier_val
-        lines += ["", f"The classifier on real EMOPIA {REAL_SPLIT} clips (n={cv.get('n', '?')}): quadrant "
-                  f"{cv['quadrant']:.3f}, arousal {cv['arousal']:.3f}, valence {cv['valence']:.3f}."]
+        lines += ["", (f"The classifier on real EMOPIA {REAL_SPLIT} clips (n={cv.get('n', '?')}): quadrant "
+                       f"{cv['quadrant']:.3f}, arousal {cv['arousal']:.3f}, valence {cv['valence']:.3f}.")]
     if report.skipped:
         lines += ["", "## Skipped files", ""] + [f"- {s}" for s in report.skipped]
     return "\n".join(lines) + "\n"

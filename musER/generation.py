@@ -177,10 +177,7 @@ class StepDecoder:
         """One content step for every sequence from its latent (B, 112); returns (B, 8) ids."""
         dec = self.vqvae.decoder
         z = z_step[:, None]  # (B, 1, 112)
-        if self.pos == 0:
-            h = dec.emotion(self.emotion)[:, None]
-        else:
-            h = dec.embed(prev_tokens[:, None])
+        h = dec.emotion(self.emotion)[:, None] if self.pos == 0 else dec.embed(prev_tokens[:, None])
         h = h + dec.pos(torch.tensor([self.pos], device=self.device))
         g = dec.global_states(h, z, self.dec_caches["global"])
         out = torch.zeros(len(states), len(FAMILIES), dtype=torch.long, device=self.device)
@@ -372,7 +369,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
     states = [SequenceState() for _ in range(n)]
     max_steps = bars * 160 + 16
     prev_tokens, prev_codes = None, None
-    for step in range(max_steps):
+    for _ in range(max_steps):
         if cancel is not None and cancel.is_set():
             raise Cancelled("generation cancelled")
         if dec.pos >= window:
@@ -399,7 +396,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
         prev_tokens, prev_codes = rows, torch.from_numpy(np.stack([st.codes[-1] for st in states])).to(emotion.device)
         dec.advance()
         if progress:
-            progress(min(min(st.bars for st in states), bars), bars)
+            progress(min(*(st.bars for st in states), bars), bars)
         if all(st.done for st in states):
             break
     return [_finish(st, vocab, emotion_row) for st, emotion_row in zip(states, emotion.cpu().numpy())]

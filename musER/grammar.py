@@ -74,9 +74,9 @@ class Grammar:
             beat = int(row[COLUMN["beat"]]) if kind == self.metrical else None
             if kind == self.metrical and not self.allowed_beats(prev_type, position)[beat]:
                 found.append(f"step {t}: position {beat} does not move forward")
-            for family in ("tempo", "chord", "pitch", "duration", "velocity"):
-                if not self.family_mask(family, kind, beat)[int(row[COLUMN[family]])]:
-                    found.append(f"step {t}: {family} id {int(row[COLUMN[family]])} not allowed")
+            found.extend(f"step {t}: {family} id {int(row[COLUMN[family]])} not allowed"
+                         for family in ("tempo", "chord", "pitch", "duration", "velocity")
+                         if not self.family_mask(family, kind, beat)[int(row[COLUMN[family]])])
             if kind == self.metrical:
                 position = None if beat == self.bar else beat - self.bar - 1
             prev_type = kind

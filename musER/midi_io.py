@@ -6,6 +6,7 @@ which writes a tempo event per bar so that bar lines line up in a DAW.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def apply_sustain(notes: np.ndarray, pedals: list[tuple[float, float]]) -> np.nd
     held = (k >= 0) & (notes[:, 1] < ups[np.clip(k, 0, None)])
     new_end = np.where(held, ups[np.clip(k, 0, None)], notes[:, 1])
     order = np.lexsort((notes[:, 0], notes[:, 2]))
-    for a, b in zip(order[:-1], order[1:]):  # same pitch struck again: cut the earlier note
+    for a, b in itertools.pairwise(order):  # same pitch struck again: cut the earlier note
         if notes[a, 2] == notes[b, 2]:
             new_end[a] = min(new_end[a], max(notes[b, 0], notes[a, 1]))
     last = np.isinf(new_end)
@@ -110,7 +111,7 @@ def apply_sustain(notes: np.ndarray, pedals: list[tuple[float, float]]) -> np.nd
 
 def _real_beats(pm) -> np.ndarray | None:
     """Beats of the file's tempo map, or None for the single-120-BPM placeholder."""
-    times, tempi = pm.get_tempo_changes()
+    _, tempi = pm.get_tempo_changes()
     placeholder = len(tempi) <= 1 and (len(tempi) == 0 or abs(tempi[0] - 120.0) < 1e-3)
     if placeholder:
         return None
@@ -139,8 +140,9 @@ def write_midi(piece: Piece, path: str | Path, overwrite: bool = False) -> Path:
     midi.time_signature_changes.append(miditoolkit.TimeSignature(4, 4, 0))
     inst = miditoolkit.Instrument(program=0, is_drum=False, name="Piano")
     for onset, offset, pitch, vel in piece.notes:
-        start = int(round(_seconds_to_ticks(onset, bars, bar_ticks)))
-        end = max(int(round(_seconds_to_ticks(offset, bars, bar_ticks))), start + 1)
+        # _seconds_to_ticks can return a numpy float64, which round() leaves a float64 on NumPy 1.x
+        start = int(round(_seconds_to_ticks(onset, bars, bar_ticks)))  # noqa: RUF046
+        end = max(int(round(_seconds_to_ticks(offset, bars, bar_ticks))), start + 1)  # noqa: RUF046
         inst.notes.append(miditoolkit.Note(int(np.clip(vel, 1, 127)), int(pitch), start, end))
     midi.instruments.append(inst)
     if piece.name:

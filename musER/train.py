@@ -144,7 +144,8 @@ def fit(
         rng = np.random.default_rng(cfg.seed * 1000 + epoch)
         torch.manual_seed(cfg.seed * 1000 + epoch)
         net.train()
-        bar = Progress(math.ceil(steps_per_epoch / ddp.world), f"{name} {epoch + 1}/{cfg.epochs}", progress and ddp.main)
+        bar = Progress(math.ceil(steps_per_epoch / ddp.world), f"{name} {epoch + 1}/{cfg.epochs}",
+                       progress and ddp.main)
         sums: dict[str, float] = {}
         n = 0
         for batch in train_batches(rng, ddp):

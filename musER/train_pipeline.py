@@ -155,6 +155,7 @@ def model_card(vq_cfg, prior_cfg, meta, vqvae, prior) -> str:
     sil = meta["reference_map"]["silhouette"]
     sil_lines = "\n".join(f"| {e} | " + " | ".join(f"{v:+.3f}" for v in s.values()) + " |" for e, s in sil.items())
     pairs = " | ".join(next(iter(sil.values())).keys())
+    vq_loss = vq_row.get("val_loss", float("nan"))
     return f"""# MusER Studio model card
 
 Element-regularised VQ-VAE ({n_vq / 1e6:.2f} M parameters for inference) and an emotion-conditioned
@@ -173,7 +174,7 @@ Prior: `{json.dumps(prior_cfg.to_dict())}`
 
 ## Measured at export (val split)
 - VQ-VAE teacher-forced accuracy per element: {acc}
-- VQ-VAE epoch {vq_row.get('epoch')}, val loss {vq_row.get('val_loss', float('nan')):.4f}; codebook use {vq_row.get('val_code_use', 0):.3f}
+- VQ-VAE epoch {vq_row.get('epoch')}, val loss {vq_loss:.4f}; codebook use {vq_row.get('val_code_use', 0):.3f}
 - Prior epoch {prior_row.get('epoch')}, val NLL per code group {prior_row.get('val_loss', float('nan')):.4f}
 
 Silhouette of EMOPIA clips (mean element slice) per quadrant pair:

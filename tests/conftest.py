@@ -44,7 +44,7 @@ def write_midi(path: Path, notes, tpb: int = 480, tempos=((0, 120.0),), midi_typ
     import mido
 
     def ticks(beats: float) -> int:
-        return int(round(beats * tpb))
+        return round(beats * tpb)
 
     events = []  # (tick, order, message)
     for beat, bpm in tempos:

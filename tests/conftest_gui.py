@@ -55,8 +55,7 @@ def build_piece(bars: int = 4, seconds_per_bar: float = 2.0, name: str = "test p
     rows = []
     for b in range(bars):
         t0 = b * seconds_per_bar
-        for p in chords[b % 4]:
-            rows.append((t0, t0 + seconds_per_bar * 0.9, p - 12, 50 + 5 * b))
+        rows.extend((t0, t0 + seconds_per_bar * 0.9, p - 12, 50 + 5 * b) for p in chords[b % 4])
         for k in range(4):
             on = t0 + k * seconds_per_bar / 4
             rows.append((on, on + seconds_per_bar / 4 * 0.8, chords[b % 4][k % 3] + 12, 70 + 10 * (k % 3)))

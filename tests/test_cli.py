@@ -35,7 +35,7 @@ def test_shards_split_the_batches(tiny_ckpt, tmp_path):
     assert (out / "manifest-0of2.csv").is_file() and (out / "manifest-1of2.csv").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--valence", "2", "--arousal", "0"], "valence must be in"),
     (["--valence", "0.5"], "both --valence and --arousal"),
     (["--quadrant", "Q5"], "unknown quadrant"),

@@ -179,9 +179,9 @@ def test_valence_guidance_acts_only_away_from_neutral_valence(model):
     assert not all(np.array_equal(a, b) for a, b in zip(notes(-1.0, 0.0), notes(-1.0, 3.0)))
 
 
-@pytest.mark.parametrize("kwargs", [dict(valence=1.5), dict(arousal=-2), dict(bars=0), dict(bars=65),
-                                    dict(n=0), dict(temperature=0), dict(top_p=0),
-                                    dict(valence_guidance=-1), dict(element_temperature={"timbre": 1.0})])
+@pytest.mark.parametrize("kwargs", [{"valence": 1.5}, {"arousal": -2}, {"bars": 0}, {"bars": 65},
+                                    {"n": 0}, {"temperature": 0}, {"top_p": 0},
+                                    {"valence_guidance": -1}, {"element_temperature": {"timbre": 1.0}}])
 def test_bad_requests_are_refused(kwargs):
     with pytest.raises(ConfigError):
         GenerationRequest(**kwargs)

@@ -51,7 +51,7 @@ def test_generate_list_roll_latents_export(qtbot, window, monkeypatch, tmp_path)
     assert w.roll.drawn_bar_count() == len(w.current.bar_times)
     if w.latent_view._reference is not None:
         qtbot.waitUntil(lambda: w.latent_view.current_point() is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: w.compose.generate_button.isEnabled(), timeout=30_000)
+    qtbot.waitUntil(w.compose.generate_button.isEnabled, timeout=30_000)
 
     target = tmp_path / "export.mid"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
@@ -83,7 +83,7 @@ def test_transfer_flow_with_ab_preview(qtbot, window, midi_file, monkeypatch):
     w.actions.open_reference.trigger()
     qtbot.waitUntil(lambda: w.transfer.reference is not None, timeout=30_000)
     assert w.transfer.target_is_reference()
-    qtbot.waitUntil(lambda: w.transfer.transfer_button.isEnabled(), timeout=30_000)
+    qtbot.waitUntil(w.transfer.transfer_button.isEnabled, timeout=30_000)
     qtbot.mouseClick(w.transfer.transfer_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.results_list.count() == 2, timeout=60_000)
 

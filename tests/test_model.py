@@ -44,7 +44,7 @@ def test_forward_shapes_and_finite_losses():
     vqvae, _ = tiny_models()
     ids, lengths, q = synthetic_batch()
     logits, losses = vqvae(ids, lengths, emotion_weights(q))
-    for i, e in enumerate(ELEMENTS):
+    for e in ELEMENTS:
         assert logits[e].shape == (ids.shape[0], ids.shape[1] - 1, VOCAB.size(e))
     assert torch.isfinite(losses.total) and losses.regularization > 0
 
@@ -174,10 +174,10 @@ def test_checkpoint_save_then_load_gives_identical_outputs(tmp_path):
     vqvae.eval(), prior.eval()
     folder = save_checkpoint(tmp_path / "ck", vqvae, prior, VOCAB, 128, {"reference_map": {}})
     vq2, prior2, vocab2, meta = load_checkpoint(folder, torch.device("cpu"))
-    ids, lengths, q = synthetic_batch(2)
+    ids, _, q = synthetic_batch(2)
     x = ids[:, 1:]
     valid = torch.ones(x.shape[:2], dtype=torch.bool)
-    z_e, qa = vqvae.encode(x, valid)
+    _, qa = vqvae.encode(x, valid)
     _, qb = vq2.encode(x, valid)
     assert torch.equal(qa.codes, qb.codes)
     la = vqvae.decode_logits(x, qa.z_q, emotion_weights(q))
@@ -226,7 +226,7 @@ def test_damaged_or_mismatched_checkpoints_give_clear_errors(tmp_path, tiny_ckpt
 def test_kv_cache_gives_the_same_logits_as_a_full_pass():
     vqvae, prior = tiny_models(1)
     vqvae.eval(), prior.eval()
-    ids, lengths, q = synthetic_batch(1)
+    ids, _, q = synthetic_batch(1)
     x = ids[:, 1:20]
     emotion = emotion_weights(q)
     _, qz = vqvae.encode(x, torch.ones(x.shape[:2], dtype=torch.bool))
@@ -245,8 +245,7 @@ def test_kv_cache_gives_the_same_logits_as_a_full_pass():
     full_h = prior.states(codes, emotion)
     pc = prior.new_caches()
     step_h = [prior.states(codes[:, :1], emotion, 0, pc)]
-    for t in range(1, codes.shape[1]):
-        step_h.append(prior.states(codes[:, t - 1: t], emotion, t, pc))
+    step_h.extend(prior.states(codes[:, t - 1: t], emotion, t, pc) for t in range(1, codes.shape[1]))
     assert torch.allclose(torch.cat(step_h, 1), full_h, atol=1e-5)
 
 
@@ -291,7 +290,7 @@ def test_fused_element_heads_give_the_element_decoders_logits():
 
 
 def test_configs_validate_and_round_trip():
-    vq_cfg, prior_cfg = preset("paper")
+    vq_cfg, _ = preset("paper")
     assert type(vq_cfg).from_dict(vq_cfg.to_dict()) == vq_cfg
     with pytest.raises(ConfigError, match="codebook"):
         type(vq_cfg).from_dict({**vq_cfg.to_dict(), "codebook": "many"})

@@ -67,7 +67,7 @@ def test_synthetic_midi_round_trip_is_exact_in_time_and_pitch(tmp_path):
 def test_tempo_change_in_file_is_followed(tmp_path):
     path = write_midi(tmp_path / "tempo.mid", scale_notes(64), tempos=((0, 80.0), (16, 150.0)))
     midi = read_midi(path)
-    enc, piece, decoded = roundtrip(midi.notes, midi.beat_times)
+    _, piece, decoded = roundtrip(midi.notes, midi.beat_times)
     assert note_f1(midi.notes, decoded) == 1.0
     bar_len = np.diff(piece.bar_times)
     assert bar_len[0] > 1.6 * bar_len[-1]  # slow bars, then fast bars

@@ -33,8 +33,9 @@ class Prior(nn.Module):
         self.pos = nn.Embedding(cfg.max_len, d)
         self.blocks = nn.ModuleList(Block(d, cfg.heads, cfg.dropout) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(d)
-        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.LayerNorm(d), nn.Linear(d, codebook_size))
-                                   for _ in range(groups))
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.LayerNorm(d), nn.Linear(d, codebook_size))
+            for _ in range(groups))
 
     def embed_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, T, G) -> (B, T, d) sum of group embeddings."""

@@ -176,8 +176,7 @@ def element_loss(logits: torch.Tensor, target: torch.Tensor, balanced: bool) -> 
 
 def emotion_weights(quadrants: torch.Tensor) -> torch.Tensor:
     """Quadrant labels 1..4 (0 = unknown) -> (B, 4) one-hot weights (zeros when unknown)."""
-    w = F.one_hot(quadrants.clamp(min=0), 5).float()[:, 1:]
-    return w
+    return F.one_hot(quadrants.clamp(min=0), 5).float()[:, 1:]
 
 
 __all__ = ["VQVAE", "KVCache", "Losses", "emotion_weights"]
