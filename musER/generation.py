@@ -235,9 +235,9 @@ class StepDecoder:
                         row = logits["pitch"][i]
                         row[dst] = torch.logaddexp(row[dst], row[src])  # the moved note keeps its chance
                         masks[i] &= st.key_pitches
-                        wanted = int(row.masked_fill(~torch.from_numpy(masks[i]), float("-inf")).argmax())
-                        if wanted:  # the triad's notes near it, not an octave away, which widened the range
-                            near = np.abs(self.pitch_of_id - self.pitch_of_id[wanted]) <= TRIAD_REACH
+                        own_choice = int(row.masked_fill(~torch.from_numpy(masks[i]), float("-inf")).argmax())
+                        if own_choice:  # the triad's notes near it, not an octave away, which widened the range
+                            near = np.abs(self.pitch_of_id - self.pitch_of_id[own_choice]) <= TRIAD_REACH
                             row[st.key_triad & torch.from_numpy(near)] += TRIAD_WEIGHT * abs(float(self.valence[i]))
             if family == "tempo":
                 for i, st in enumerate(states):
