@@ -8,6 +8,7 @@ restarts at a bar line half a window back, re-reading that context into fresh ca
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,6 +119,9 @@ class StepDecoder:
         # 1 - arousal made pieces at arousal 0.5 louder than at 1 (78 against 73)
         self.velocity_share = torch.from_numpy(1 - np.clip(2 * arousal, 0, 1)).float()[:, None].to(self.device)
         self.fused = FusedElementHeads.of(vqvae.decoder)  # None: element decoders with attention layers
+        # the note cap guards against a prior stuck on note codes; latents of a real piece
+        # (decode_latents: reconstruction, transfer) are followed as they are
+        self.max_notes_here = MAX_NOTES_AT_POSITION if prior is not None else math.inf
         if prior is not None:
             self.prior_weights = self._prior_condition()
             self.prior_embedding = prior.condition(self.prior_weights)
@@ -183,7 +187,7 @@ class StepDecoder:
         out = torch.zeros(len(states), len(FAMILIES), dtype=torch.long, device=self.device)
         allowed = np.stack([self.grammar.allowed_types(st.prev_type, may_end[i], st.position)
                             for i, st in enumerate(states)])
-        allowed[[st.notes_here >= MAX_NOTES_AT_POSITION for st in states], self.grammar.note] = False
+        allowed[[st.notes_here >= self.max_notes_here for st in states], self.grammar.note] = False
         allowed = torch.from_numpy(allowed).to(self.device)
         temp = self.settings.decoder_temperature
         # inside a step: type decides which families apply, then beat decides tempo vs chord
@@ -211,7 +215,7 @@ class StepDecoder:
         later[:, bar] = False
         for i, st in enumerate(states):
             if (st.position is not None and st.holds < MAX_HOLDS and not wants_bar[i]
-                    and st.notes_here < MAX_NOTES_AT_POSITION
+                    and st.notes_here < self.max_notes_here
                     and int(wanted[i]) <= bar + 1 + st.position):
                 later[i] = False
                 later[i, bar + 1 + st.position] = True

@@ -137,6 +137,7 @@ def test_velocity_codes_get_guidance_only_where_calm_music_is_asked(model):
 
 def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypatch):
     from musER import generation
+    from musER.tokenizer import decode_ids
 
     vocab = Vocab.default()
     note, types = vocab.id_of("type", "note"), vocab.size("type")
@@ -153,6 +154,13 @@ def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypat
         _, per_onset = np.unique(piece.notes[:, 0], return_counts=True)
         assert per_onset.max() <= generation.MAX_NOTES_AT_POSITION
         assert piece.n_bars == 2  # it still reaches the asked length
+    # latents of a real piece (reconstruction, transfer) are decoded without the cap
+    engine = model._engine
+    _, z, _ = engine.latents_of(engine.encode_piece(synthetic_piece(0, bars=4)))
+    ids = generation.decode_latents(engine.vqvae, vocab, z[None], engine._emotion(0, 0, 1), engine.window,
+                                    generation.SamplingSettings(), 0)[0]
+    _, per_onset = np.unique(decode_ids(ids, vocab).notes[:, 0], return_counts=True)
+    assert per_onset.max() > generation.MAX_NOTES_AT_POSITION
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
