@@ -1,6 +1,6 @@
 """Slider response: sweep arousal (valence 0) and valence (arousal 0), measure the music.
 
-    python bench/emotion_sweep.py [--checkpoint DIR] [--n 8] [--bars 8]
+    python bench/emotion_sweep.py [--checkpoint DIR] [--n 16] [--bars 8]
 
 Arousal should drive density and loudness, valence the major/minor strength; Spearman
 correlations are computed over all pieces (and over the per-setting means).
@@ -57,7 +57,7 @@ def report(axis: str, rows: list[dict], keys: list[str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint")
-    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--n", type=int, default=16, help="pieces per setting (8 were too few to rank settings)")
     ap.add_argument("--bars", type=int, default=8)
     ap.add_argument("--guidance", type=float, help="default: the library's")
     ap.add_argument("--valence-guidance", type=float, help="default: the library's")

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from musER.api import GenerationRequest, MusER, load_piece
 from musER.elements import ELEMENTS, quadrant_weights, va_to_quadrant
@@ -60,6 +61,36 @@ def test_tempo_moves_by_at_most_a_few_bins_per_bar(model):
         lengths = np.diff(piece.bar_times)[:-1]  # the last bar may be stretched for the final chord
         ratios = lengths[1:] / lengths[:-1]
         assert np.all(np.abs(np.log(ratios)) <= TEMPO_STEP * log_step + 1e-6), ratios
+
+
+@pytest.mark.parametrize("decoder_wants", ["nothing", "slower"])
+def test_bar_tempo_keeps_its_pulse_unless_the_decoder_is_sure(model, monkeypatch, decoder_wants):
+    from musER.generation import TEMPO_STEP
+    from musER.model.fused_heads import FusedElementHeads
+
+    plain = FusedElementHeads.other_logits
+    calls = []
+
+    def tempo_set(self, x, type_ids):
+        logits = plain(self, x, type_ids)
+        ids = torch.arange(logits["tempo"].shape[-1], dtype=torch.float32)
+        # the first step (the first bar line) wants a tempo in the middle of the range; later ones
+        # nothing in particular, or slower and slower
+        later = -10.0 * ids if decoder_wants == "slower" else 0 * ids
+        wanted = later if calls else -10.0 * (ids - 30).abs()
+        calls.append(1)
+        logits["tempo"] = wanted.expand_as(logits["tempo"]).clone()
+        return logits
+
+    monkeypatch.setattr(FusedElementHeads, "other_logits", tempo_set)
+    log_step = np.diff(np.log(Vocab.default().values["tempo"]))
+    for piece in model.generate(GenerationRequest(bars=6, n=2, seed=2)):
+        log_ratios = np.log(np.diff(piece.bar_times)[:-1])  # the last bar may be stretched for the final chord
+        steps = np.diff(log_ratios)  # > 0: the next bar is slower
+        if decoder_wants == "nothing":  # undecided: EMOPIA's most common move, none
+            assert np.allclose(steps, 0, atol=1e-6), steps
+        else:  # sure: as far as a bar may move, each bar
+            assert np.all(steps >= TEMPO_STEP * log_step.min() - 1e-6), steps
 
 
 def test_held_key_finds_major_and_minor_keys():
