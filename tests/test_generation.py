@@ -91,6 +91,18 @@ def test_bar_tempo_keeps_its_pulse_unless_the_decoder_is_sure(model, monkeypatch
             assert np.allclose(steps, 0, atol=1e-6), steps
         else:  # sure: as far as a bar may move, each bar
             assert np.all(steps >= TEMPO_STEP * log_step.min() - 1e-6), steps
+    if decoder_wants == "nothing":  # a real piece's latents are decoded without EMOPIA's moves
+        from musER import generation
+        from musER.tokenizer import decode_ids
+
+        calls.clear()
+        engine = model._engine
+        _, z, _ = engine.latents_of(engine.encode_piece(synthetic_piece(0, bars=16)))  # decoded: 5 bars
+        ids = generation.decode_latents(engine.vqvae, engine.vocab, z[None], engine._emotion(0, 0, 1),
+                                        engine.window, generation.SamplingSettings(), 0)[0]
+        lengths = np.diff(decode_ids(ids, engine.vocab).bar_times)[:-1]
+        # unweighed, the flat head takes the first allowed tempo, the slowest: every bar slower
+        assert len(lengths) >= 3 and np.all(np.diff(np.log(lengths)) > 0), lengths
 
 
 def test_held_key_finds_major_and_minor_keys():
