@@ -108,9 +108,10 @@ class MusER:
         self._lock = threading.Lock()  # one model, one caller at a time
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None = None, device: str = "auto", half: bool | None = None) -> MusER:
+    def load(cls, checkpoint: str | Path | None = None, device: str = "auto", half: bool = False) -> MusER:
         """Load a checkpoint folder (None = the shipped model). Raises CheckpointError.
-        half: float16 weight copies for batch-1 decoding (None = on a CPU, where torch supports them)."""
+        half: float16 weight copies for batch-1 decoding on a CPU (model/half.py; off by default,
+        slower than float32 on this project's 2-core machine in recent runs)."""
         from .engine import Engine
 
         folder = Path(checkpoint) if checkpoint else default_checkpoint()

@@ -41,18 +41,16 @@ def end_on_held_chord(piece: Piece) -> Piece:
 
 
 class Engine:
-    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool | None = False) -> None:
-        """half: float16 weight copies for small-batch decoding (None = on a CPU, where the build
-        supports them; model/half.py)."""
+    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool = False) -> None:
+        """half: float16 weight copies for small-batch decoding, where the build supports them
+        (model/half.py)."""
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
         self.beat_codes = BeatCodes.from_dict(meta["beat_codes"]) if "beat_codes" in meta else None
-        if half is None:
-            half = device.type == "cpu"
-        self.half = bool(half) and halve_for_cpu(vqvae, prior)
+        self.half = half and halve_for_cpu(vqvae, prior)
 
     @classmethod
-    def load(cls, folder: Path, device: str = "auto", half: bool | None = None) -> Engine:
+    def load(cls, folder: Path, device: str = "auto", half: bool = False) -> Engine:
         dev = pick_device(device)
         vqvae, prior, vocab, meta = load_checkpoint(folder, dev)
         fuse_self_attention(vqvae.decoder.blocks, prior.blocks)  # these copies are never saved

@@ -220,7 +220,7 @@ def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
 
 
 def test_valence_guidance_acts_only_away_from_neutral_valence(model):
-    def notes(valence, push):  # one piece: two and three prior copies both take the float16 weights
+    def notes(valence, push):  # one piece per call
         pieces = model.generate(GenerationRequest(valence=valence, arousal=0.5, bars=4, n=1, seed=5,
                                                   valence_guidance=push))
         return [p.notes for p in pieces]
@@ -304,7 +304,7 @@ def test_half_weights_on_cpu_change_little_and_keep_the_model_whole(tiny_ckpt):
     with torch.no_grad():
         assert torch.allclose(HalfLinear(linear)(few), linear(few), atol=2e-2)
         assert torch.equal(HalfLinear(linear)(many), linear(many))  # more rows: float32 itself
-    half, full = MusER.load(tiny_ckpt), MusER.load(tiny_ckpt, half=False)
+    half, full = MusER.load(tiny_ckpt, half=True), MusER.load(tiny_ckpt)
     assert half.info["half_weights"] and not full.info["half_weights"]
     assert half.info["parameters"] == full.info["parameters"]
     assert any(isinstance(m, HalfLinear) for m in half._engine.prior.modules())
