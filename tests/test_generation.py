@@ -294,7 +294,6 @@ def test_decoded_steps_follow_the_grammar(model):
 
 
 def test_half_weights_on_cpu_change_little_and_keep_the_model_whole(tiny_ckpt):
-    import torch
     from torch import nn
 
     from musER.model.half import HalfLinear
