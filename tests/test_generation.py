@@ -166,8 +166,6 @@ def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeyp
 
 
 def test_velocity_codes_get_guidance_only_where_calm_music_is_asked(model):
-    import torch
-
     from musER.generation import SamplingSettings, StepDecoder
 
     engine = model._engine
