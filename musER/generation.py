@@ -253,11 +253,9 @@ class StepDecoder:
             if family == "tempo":
                 for i, st in enumerate(states):
                     if st.tempo and masks[i, 1:].any():  # a bar line after the first: keep the pulse
-                        near = np.zeros_like(masks[i])
-                        near[max(1, st.tempo - TEMPO_STEP):st.tempo + TEMPO_STEP + 1] = True
-                        masks[i] &= near
-                        moves = np.abs(np.arange(len(near)) - st.tempo).clip(max=TEMPO_STEP)
-                        logits["tempo"][i] += torch.from_numpy(self.tempo_moves[moves]).float()
+                        moves = np.abs(np.arange(len(masks[i])) - st.tempo)  # id 0 is masked at a bar line
+                        masks[i] &= moves <= TEMPO_STEP
+                        logits["tempo"][i] += torch.from_numpy(self.tempo_moves[moves.clip(max=TEMPO_STEP)]).float()
             out[:, COLUMN[family]] = sample(logits[family], self.gen, temp, 0.9,
                                             torch.from_numpy(masks).to(self.device))
         metrical = self.grammar.metrical

@@ -1,7 +1,7 @@
 """Half-precision weight copies for step-by-step decoding on a CPU.
 
 A decoding step multiplies a few rows by every weight matrix of the prior and the global decoder;
-on a CPU that is bound by reading the weights from memory, so a float16 copy (half the bytes) makes
+on a CPU that is bound by reading the weights from memory, a float16 copy (half the bytes) can make
 a batch-1 step faster. For more rows float32 is faster on CPUs without float16 arithmetic (measured
 on this 2-core machine: 1 row 3.5x faster in float16, 3 rows 1.9x, 6 rows already slower), so the
 copy serves small batches only and prompts and large batches keep float32. Not int8: guidance
