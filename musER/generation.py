@@ -23,7 +23,7 @@ from .grammar import Grammar
 from .metrics import key_correlations
 from .model.fused_heads import FusedElementHeads
 from .sampling import sample
-from .vocab import HALF_BAR_STEPS, Vocab
+from .vocab import HALF_BAR_STEPS, STEPS_PER_BEAT, Vocab
 
 TYPE_COL = COLUMN["type"]
 # bins a bar's tempo may move from the previous bar's: 96 % of EMOPIA's bar-to-bar changes are
@@ -64,6 +64,11 @@ MAX_HOLDS = 4
 # cap changed 43 of 100 pieces of the shipped model, judged 0.86 / 0.83 in their quadrant (seeds
 # 0 / 1) against 0.83 / 0.78; a cap of 6 thinned tense pieces but fewer were judged tense
 MAX_NOTES_AT_POSITION = 10
+# where the first onset of a sampled piece may fall: in its first beat. EMOPIA's files start
+# promptly (first note after a median 0.27 s, 7 % after more than 1 s), but the beat grid of a
+# tokenized clip reaches back before its first note (the first bar opens a median 1.6 s before
+# it), and the prior learned that: 58 % of 100 pieces stayed silent for more than a second
+OPENING_STEPS = STEPS_PER_BEAT
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,11 @@ class StepDecoder:
             logits = {e: dec.element_logits(e, g, z, type_ids, self.dec_caches)[:, -1] for e in ELEMENTS if e != "type"}
         beat_allowed = torch.from_numpy(np.stack([
             self.grammar.allowed_beats(st.prev_type, st.position) for st in states])).to(self.device)
+        if self.prior is not None:  # a sampled piece opens on its first beat (OPENING_STEPS)
+            for i, st in enumerate(states):
+                if st.bars == 1 and st.position is None and st.prev_type == self.grammar.metrical:
+                    beat_allowed[i, self.grammar.bar] = False
+                    beat_allowed[i, self.grammar.bar + 1 + OPENING_STEPS:] = False
         # A bar line only where the decoder asks for one. When it names a position that is not
         # after the current one (the codes are behind the decoded bar), hold the current position:
         # the step's notes join its chord and the codes catch up. Moving on to a later position

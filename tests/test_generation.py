@@ -105,6 +105,28 @@ def test_bar_tempo_keeps_its_pulse_unless_the_decoder_is_sure(model, monkeypatch
         assert len(lengths) >= 3 and np.all(np.diff(np.log(lengths)) > 0), lengths
 
 
+def test_a_sampled_piece_opens_on_its_first_beat_however_late_the_decoder_wants(model, monkeypatch):
+    from musER.model.fused_heads import FusedElementHeads
+
+    plain = FusedElementHeads.other_logits
+    bar = Vocab.default().id_of("beat", "bar")
+
+    def late_opening(self, x, type_ids):
+        logits = plain(self, x, type_ids)
+        wanted = torch.full_like(logits["beat"], -10.0)
+        wanted[:, bar + 1 + 40] = 10.0  # the last sixteenth of the bar, or an empty bar
+        wanted[:, bar] = 9.0
+        logits["beat"] = wanted
+        return logits
+
+    monkeypatch.setattr(FusedElementHeads, "other_logits", late_opening)
+    for piece in model.generate(GenerationRequest(bars=3, n=3, seed=1)):
+        beat = (piece.bar_times[1] - piece.bar_times[0]) / 4
+        assert piece.notes[:, 0].min() - piece.bar_times[0] < beat
+        later_bar = (piece.notes[:, 0] >= piece.bar_times[1]) & (piece.notes[:, 0] < piece.bar_times[2])
+        assert piece.notes[later_bar, 0].min() - piece.bar_times[1] >= 2.5 * beat  # later bars as wanted
+
+
 def test_held_key_finds_major_and_minor_keys():
     from musER.generation import held_key, scale_of
 
