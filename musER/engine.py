@@ -40,6 +40,26 @@ def end_on_held_chord(piece: Piece) -> Piece:
     return piece
 
 
+# rests at least this long (in beats of their bar) are bridged by the notes released last
+REST_TO_RING = 0.5
+
+
+def ring_through_rests(piece: Piece) -> Piece:
+    """Let the notes released last ring on to the next onset across every rest of half a beat or
+    more, as a held pedal does. EMOPIA's notes carry the pedal and none of its clips has a silent
+    beat; 100 generated pieces had 1.1 % (README: Generation). Shorter rests are articulation."""
+    notes, bars = piece.notes, piece.bar_times
+    if piece.n_notes < 2 or piece.n_bars == 0:
+        return piece
+    reach = notes[0, 1]  # how far the sound reaches so far (notes are sorted by onset)
+    for onset, offset in notes[1:, :2]:
+        bar = int(np.clip(np.searchsorted(bars, reach, side="right") - 1, 0, piece.n_bars - 1))
+        if onset - reach >= REST_TO_RING * (bars[bar + 1] - bars[bar]) / 4:
+            notes[np.abs(notes[:, 1] - reach) < 1e-9, 1] = onset
+        reach = max(reach, onset, offset)
+    return piece
+
+
 class Engine:
     def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool = False) -> None:
         """half: float16 weight copies for small-batch decoding, where the build supports them
@@ -76,7 +96,7 @@ class Engine:
         pieces = []
         for i, seq in enumerate(ids):
             name = f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"
-            piece = end_on_held_chord(decode_ids(seq, self.vocab, name=name))
+            piece = end_on_held_chord(ring_through_rests(decode_ids(seq, self.vocab, name=name)))
             piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
             piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,
                                "top_p": request.top_p, "guidance": request.guidance,

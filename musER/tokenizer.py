@@ -188,5 +188,23 @@ def decode_ids(ids: np.ndarray, vocab: Vocab, name: str = "piece") -> Piece:
     if bar_starts:
         bar_starts.append(bar_starts[-1] + bar_len)
     emotion = next((vocab.value_of("emotion", int(r[COLUMN["emotion"]])) for r in ids[:1]), None)
-    return Piece(np.array(notes, dtype=float).reshape(-1, 4), np.array(bar_starts), name=name,
-                 info={"skipped_steps": skipped, "emotion": emotion})
+    notes, merged = _strike_each_key_once(np.array(notes, dtype=float).reshape(-1, 4))
+    return Piece(notes, np.array(bar_starts), name=name,
+                 info={"skipped_steps": skipped, "merged_notes": merged, "emotion": emotion})
+
+
+def _strike_each_key_once(notes: np.ndarray) -> tuple[np.ndarray, int]:
+    """One sounding note per key, as on a piano and in a MIDI file: a key named twice at one onset
+    is one note, the longest and loudest of those named (generated chords named a pitch twice in
+    4-12 % of notes), and a note ends where its key is struck again. Returns the notes and how
+    many were merged away."""
+    keys, inverse = np.unique(notes[:, [0, 2]], axis=0, return_inverse=True)
+    merged = np.full((len(keys), 4), -np.inf)
+    merged[:, 0], merged[:, 2] = keys[:, 0], keys[:, 1]
+    np.maximum.at(merged[:, 1], inverse.ravel(), notes[:, 1])
+    np.maximum.at(merged[:, 3], inverse.ravel(), notes[:, 3])
+    by_key = np.lexsort((merged[:, 0], merged[:, 2]))  # each key's notes in time order
+    same_key_next = by_key[1:][merged[by_key[1:], 2] == merged[by_key[:-1], 2]]
+    earlier = by_key[:-1][merged[by_key[1:], 2] == merged[by_key[:-1], 2]]
+    merged[earlier, 1] = np.minimum(merged[earlier, 1], merged[same_key_next, 0])
+    return merged, len(notes) - len(keys)

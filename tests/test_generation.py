@@ -127,6 +127,35 @@ def test_a_sampled_piece_opens_on_its_first_beat_however_late_the_decoder_wants(
         assert piece.notes[later_bar, 0].min() - piece.bar_times[1] >= 2.5 * beat  # later bars as wanted
 
 
+def test_rests_of_half_a_beat_or_more_are_bridged_by_the_notes_released_last():
+    from musER.engine import ring_through_rests
+    from musER.piece import Piece
+
+    bars = np.array([0.0, 2.0, 4.0])  # beats of 0.5 s: rests from 0.25 s on are bridged
+    notes = [(0.0, 0.5, 60, 80), (0.0, 0.4, 64, 80),
+             (0.6, 0.9, 67, 80),  # after a rest of 0.1 s
+             (1.5, 1.7, 72, 80),  # after a rest of 0.6 s
+             (1.6, 2.0, 48, 80),
+             (2.4, 2.6, 50, 80)]  # after a rest of 0.4 s
+    piece = ring_through_rests(Piece(notes, bars))
+    offsets = {int(pitch): off for _, off, pitch, _ in piece.notes}
+    assert offsets[60] == 0.5 and offsets[64] == 0.4  # a short rest is articulation
+    assert offsets[67] == 1.5  # rings on to the next onset
+    assert offsets[72] == 1.7 and offsets[48] == 2.4  # only the note released last rings on
+    assert offsets[50] == 2.6  # nothing after the last note
+
+
+def test_generated_pieces_leave_no_beat_silent_and_export_as_they_sound(model, tmp_path):
+    from musER.evaluate import piece_from_midi
+    from musER.metrics import empty_beat_rate
+
+    for k, piece in enumerate(model.generate(GenerationRequest(bars=4, n=4, seed=5))):
+        assert empty_beat_rate(piece.notes, piece.bar_times) == 0.0
+        back = piece_from_midi(piece.save_midi(tmp_path / f"{k}.mid"))
+        assert back.n_notes == piece.n_notes  # no key struck twice at once, no overlapping strikes
+        assert np.allclose(back.notes, piece.notes, atol=2e-3)
+
+
 def test_held_key_finds_major_and_minor_keys():
     from musER.generation import held_key, scale_of
 
@@ -175,11 +204,20 @@ def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeyp
     assert np.flatnonzero(tonic_triad(0, True)).tolist() == [0, 3, 7]  # C, E-flat, G
     assert np.flatnonzero(tonic_triad(9, False)).tolist() == [1, 4, 9]  # A, C-sharp, E
 
-    def triad_share(weight):
+    from musER.elements import COLUMN
+    from musER.engine import sampling_settings
+
+    engine, vocab = model._engine, model._engine.vocab
+    request = GenerationRequest(valence=-1, arousal=1, bars=16, n=3, seed=4, temperature=2.0)
+
+    def triad_share(weight):  # over the decoder's note steps (a piece strikes a key once per onset)
         monkeypatch.setattr(generation, "TRIAD_WEIGHT", weight)
         shares = []
-        for p in model.generate(GenerationRequest(valence=-1, arousal=1, bars=16, n=3, seed=4, temperature=2.0)):
-            decoded = p.notes[np.argsort(p.notes[:, 0], kind="stable"), 2].astype(int) % 12
+        for ids in generation.generate_tokens(engine.vqvae, engine.prior, vocab, engine._emotion(-1, 1, 3), 16,
+                                              engine.window, sampling_settings(request), 4,
+                                              beat_codes=engine.beat_codes):
+            notes = ids[ids[:, COLUMN["type"]] == vocab.id_of("type", "note")]
+            decoded = np.array([vocab.value_of("pitch", int(i)) for i in notes[:, COLUMN["pitch"]]]) % 12
             triad = tonic_triad(*held_key(np.bincount(decoded[:KEY_LOCK_AFTER], minlength=12), -1.0))
             shares.append(triad[decoded[KEY_LOCK_AFTER + 6:]].mean())
         return np.mean(shares)
@@ -200,7 +238,7 @@ def test_velocity_codes_get_guidance_only_where_calm_music_is_asked(model):
 
 def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypatch):
     from musER import generation
-    from musER.tokenizer import decode_ids
+    from musER.elements import COLUMN
 
     vocab = Vocab.default()
     note, types = vocab.id_of("type", "note"), vocab.size("type")
@@ -222,8 +260,8 @@ def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypat
     _, z, _ = engine.latents_of(engine.encode_piece(synthetic_piece(0, bars=4)))
     ids = generation.decode_latents(engine.vqvae, vocab, z[None], engine._emotion(0, 0, 1), engine.window,
                                     generation.SamplingSettings(), 0)[0]
-    _, per_onset = np.unique(decode_ids(ids, vocab).notes[:, 0], return_counts=True)
-    assert per_onset.max() > generation.MAX_NOTES_AT_POSITION
+    runs = np.split(ids[:, COLUMN["type"]] == note, np.flatnonzero(ids[:, COLUMN["type"]] != note))
+    assert max(run.sum() for run in runs) > generation.MAX_NOTES_AT_POSITION  # note steps after one position
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):

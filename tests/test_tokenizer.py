@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import scale_notes, write_midi
 
+from musER.elements import COLUMN
 from musER.grammar import Grammar
 from musER.midi_io import read_midi
 from musER.tokenizer import decode_ids, encode_notes
@@ -87,6 +88,29 @@ def test_notes_outside_the_piano_are_folded_and_counted():
     assert enc.stats["pitch_folded"] == 2
     pitches = sorted(decode_ids(enc.ids, VOCAB).notes[:, 2])
     assert pitches[0] % 12 == 0 and pitches[-1] % 12 == 0 and pitches[0] >= 21 and pitches[-1] <= 108
+
+
+def test_a_key_named_twice_at_one_onset_is_one_note_the_longest_and_loudest():
+    enc = encode_notes(np.array([[0.0, 0.5, 60, 80], [0.0, 0.5, 64, 80], [0.5, 1.0, 62, 80]]), VOCAB)
+    ids = enc.ids.copy()
+    note = np.nonzero(ids[:, COLUMN["type"]] == VOCAB.id_of("type", "note"))[0][0]  # the chord's first note
+    louder = ids[note].copy()
+    louder[COLUMN["duration"]] += 3
+    louder[COLUMN["velocity"]] += 2
+    ids = np.insert(ids, note + 1, louder, axis=0)  # the same key again at the same position
+    plain, merged = decode_ids(enc.ids, VOCAB), decode_ids(ids, VOCAB)
+    assert merged.info["merged_notes"] == 1 and plain.info["merged_notes"] == 0
+    assert np.array_equal(merged.notes[:, [0, 2]], plain.notes[:, [0, 2]])
+    first = merged.notes[merged.notes[:, 2] == plain.notes[0, 2]][0]
+    assert first[1] > plain.notes[0, 1] and first[3] > plain.notes[0, 3]
+
+
+def test_a_note_ends_where_its_key_is_struck_again():
+    notes = np.array([[0.0, 2.0, 60, 80], [0.5, 1.0, 60, 70], [0.5, 1.0, 64, 70]])
+    piece = decode_ids(encode_notes(notes, VOCAB).ids, VOCAB)
+    c = piece.notes[piece.notes[:, 2] == 60]
+    assert len(c) == 2 and c[0, 1] == pytest.approx(c[1, 0])  # cut at the second strike
+    assert piece.notes[piece.notes[:, 2] == 64][0, 1] > c[1, 0]  # other keys untouched
 
 
 def test_long_piece_beyond_the_training_window_round_trips(tmp_path):
