@@ -204,7 +204,8 @@ def _strike_each_key_once(notes: np.ndarray) -> tuple[np.ndarray, int]:
     np.maximum.at(merged[:, 1], inverse.ravel(), notes[:, 1])
     np.maximum.at(merged[:, 3], inverse.ravel(), notes[:, 3])
     by_key = np.lexsort((merged[:, 0], merged[:, 2]))  # each key's notes in time order
-    same_key_next = by_key[1:][merged[by_key[1:], 2] == merged[by_key[:-1], 2]]
-    earlier = by_key[:-1][merged[by_key[1:], 2] == merged[by_key[:-1], 2]]
-    merged[earlier, 1] = np.minimum(merged[earlier, 1], merged[same_key_next, 0])
+    earlier, later = by_key[:-1], by_key[1:]
+    restruck = merged[earlier, 2] == merged[later, 2]
+    earlier, later = earlier[restruck], later[restruck]
+    merged[earlier, 1] = np.minimum(merged[earlier, 1], merged[later, 0])
     return merged, len(notes) - len(keys)
