@@ -114,7 +114,7 @@ def load_checkpoint(folder: Path, device: torch.device):
         raise CheckpointError(f"{folder / WEIGHTS}: damaged weights file ({exc})") from None
     vqvae = build_vqvae(vq_cfg, vocab)
     vqvae.regularizer = None  # training-only
-    prior = build_prior(prior_cfg, vq_cfg)
+    prior = build_prior(prior_cfg, vq_cfg, vocab)
     try:
         vqvae.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("vqvae.")}, strict=True)
         prior.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("prior.")}, strict=True)

@@ -159,16 +159,21 @@ class StepDecoder:
     def copies(self) -> int:
         return 1 + (self.settings.guidance != 1.0) + bool(self.settings.valence_guidance)
 
-    def _prior_hidden(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
+    def _prior_hidden(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None) -> torch.Tensor:
+        tokens = None
         if self.pos == 0:
             codes = torch.zeros(len(self.prior_weights), 1, self.prior.groups, dtype=torch.long, device=self.device)
         else:
             codes = prev_codes[:, None].repeat(self.copies, 1, 1)
-        return self.prior.states(codes, self.prior_weights, self.pos, self.prior_caches, self.prior_embedding)[:, -1]
+            if prev_tokens is not None:
+                tokens = prev_tokens[:, None].repeat(self.copies, 1, 1)
+        return self.prior.states(codes, self.prior_weights, self.pos, self.prior_caches, self.prior_embedding,
+                                 tokens)[:, -1]
 
-    def sample_codes(self, prev_codes: torch.Tensor | None) -> torch.Tensor:
+    def sample_codes(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """The codes of the next step (B, G) from the previous step's codes and decoded rows."""
         b = self.emotion.shape[0]
-        x = self._prior_hidden(prev_codes).view(self.copies, b, -1)  # copies as in _prior_condition
+        x = self._prior_hidden(prev_codes, prev_tokens).view(self.copies, b, -1)  # copies as in _prior_condition
         chosen: dict[int, torch.Tensor] = {}
         s = self.settings
         for g in self.prior.order:
@@ -299,7 +304,7 @@ class StepDecoder:
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
             self.prior.states(c.repeat(self.copies, 1, 1), self.prior_weights, 0, self.prior_caches,
-                              self.prior_embedding)
+                              self.prior_embedding, x.repeat(self.copies, 1, 1))
         self.pos = x.shape[1]
         return start
 
@@ -397,7 +402,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
             dec.reprime(states)
         elif not use_cache and dec.pos > 0:
             dec.reprime(states, dec.window_start)
-        codes = dec.sample_codes(prev_codes)
+        codes = dec.sample_codes(prev_codes, prev_tokens)
         z = vqvae.quantizer.lookup(codes)
         rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states])
         rows_np, codes_np, z_np = rows.cpu().numpy(), codes.cpu().numpy(), z.cpu().numpy()

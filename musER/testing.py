@@ -38,7 +38,7 @@ def tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     vocab = Vocab.default()
     vq_cfg, prior_cfg = preset("tiny")
-    vqvae, prior = build_vqvae(vq_cfg, vocab).eval(), build_prior(prior_cfg, vq_cfg).eval()
+    vqvae, prior = build_vqvae(vq_cfg, vocab).eval(), build_prior(prior_cfg, vq_cfg, vocab).eval()
     vqvae.quantizer.initialised.fill_(True)
     engine = Engine(vqvae, prior, vocab, {"window": 256, "format_version": 1}, torch.device("cpu"))
     pieces = [synthetic_piece(i) for i in range(8)]

@@ -117,7 +117,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     prior_best = torch.load(run / "prior_best.pt", map_location="cpu")
     vqvae = build_vqvae(vq_cfg, vocab)
     vqvae.load_state_dict(vq_best["model"])
-    prior = build_prior(prior_cfg, vq_cfg)
+    prior = build_prior(prior_cfg, vq_cfg, vocab)
     prior.load_state_dict(prior_best["model"])
     vqvae.eval(), prior.eval()
     engine = Engine(vqvae, prior, vocab, {"window": window, "format_version": 1}, torch.device("cpu"))

@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class CodeSet:
-    """Code tuples (L, G) of every clip, under several transpositions, plus bar-line steps."""
+    """Code tuples (L, G) of every clip under several transpositions, the content steps (L, 8)
+    they were encoded from, and bar-line steps."""
 
-    def __init__(self, codes: list[list[np.ndarray]], bars: list[np.ndarray], quadrants: np.ndarray) -> None:
-        self.codes, self.bars, self.quadrants = codes, bars, quadrants  # codes[clip][shift]
+    def __init__(self, codes: list[list[np.ndarray]], tokens: list[list[np.ndarray]], bars: list[np.ndarray],
+                 quadrants: np.ndarray) -> None:
+        self.codes, self.tokens, self.bars, self.quadrants = codes, tokens, bars, quadrants  # codes[clip][shift]
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -34,12 +36,13 @@ class CodeSet:
 @torch.no_grad()
 def encode_codes(vqvae, data: TokenizedSet, vocab: Vocab, shifts: list[int], window: int, device) -> CodeSet:
     vqvae.eval()
-    all_codes, all_bars = [], []
+    all_codes, all_tokens, all_bars = [], [], []
     for i in range(len(data)):
         clip = data.clip(i)
-        per_shift = []
+        per_shift, tokens = [], []
         for k in shifts:
             content = transpose_ids(clip, k, vocab)[1:]
+            tokens.append(content.astype(np.int16))
             parts = []
             for a, b in bar_windows(content, vocab, window - 1):
                 x = torch.from_numpy(content[a:b])[None].to(device)
@@ -47,48 +50,52 @@ def encode_codes(vqvae, data: TokenizedSet, vocab: Vocab, shifts: list[int], win
                 parts.append(q.codes[0].cpu().numpy().astype(np.int16))
             per_shift.append(np.concatenate(parts))
         all_codes.append(per_shift)
-        content = clip[1:]
-        all_bars.append(bar_line_steps(content, vocab))
-    return CodeSet(all_codes, all_bars, np.asarray(data.quadrants))
+        all_tokens.append(tokens)
+        all_bars.append(bar_line_steps(clip[1:], vocab))
+    return CodeSet(all_codes, all_tokens, all_bars, np.asarray(data.quadrants))
 
 
 def code_batches(data: CodeSet, batch_size: int, window: int, rng: np.random.Generator, shuffle: bool = True,
                  condition_dropout: float = 0.0, rank: int = 0, world: int = 1):
-    """(codes (B, T, G), lengths (B,), emotion (B, 4)); windows start at bar lines."""
+    """(codes (B, T, G), lengths (B,), emotion (B, 4), tokens (B, T, 8)); windows start at bar lines."""
     order = rng.permutation(len(data)) if shuffle else np.arange(len(data))
     for b, start in enumerate(range(0, len(order), batch_size)):
         if b % world != rank:
             continue
-        seqs = []
+        seqs, token_seqs = [], []
         for j in order[start:start + batch_size]:
-            codes = data.codes[j][int(rng.integers(len(data.codes[j]))) if shuffle else len(data.codes[j]) // 2]
+            shift = int(rng.integers(len(data.codes[j]))) if shuffle else len(data.codes[j]) // 2
+            codes, tokens = data.codes[j][shift], data.tokens[j][shift]
             if len(codes) > window:
                 bars = data.bars[j][data.bars[j] <= len(codes) - window]
                 s = int(rng.choice(bars)) if shuffle and len(bars) else 0
-                codes = codes[s:s + window]
-            seqs.append(codes.astype(np.int64))
+                codes, tokens = codes[s:s + window], tokens[s:s + window]
+            seqs.append(codes)
+            token_seqs.append(tokens)
         longest = max(len(s) for s in seqs)
         out = np.zeros((len(seqs), longest, seqs[0].shape[1]), dtype=np.int64)
-        for i, s in enumerate(seqs):
+        out_tokens = np.zeros((len(seqs), longest, token_seqs[0].shape[1]), dtype=np.int64)
+        for i, (s, t) in enumerate(zip(seqs, token_seqs)):
             out[i, :len(s)] = s
+            out_tokens[i, :len(t)] = t
         emotion = emotion_weights(torch.as_tensor(data.quadrants[order[start:start + batch_size]]))
         if condition_dropout:
             drop = torch.from_numpy(rng.random(len(seqs)) < condition_dropout)
             emotion[drop] = 0.0
-        yield torch.from_numpy(out), torch.tensor([len(s) for s in seqs]), emotion
+        yield torch.from_numpy(out), torch.tensor([len(s) for s in seqs]), emotion, torch.from_numpy(out_tokens)
 
 
 def prior_step(net, batch):
-    codes, lengths, emotion = batch
-    loss = net(codes, lengths, emotion)
+    codes, lengths, emotion, tokens = batch
+    loss = net(codes, lengths, emotion, tokens)
     return loss, {"nll": float(loss.detach())}
 
 
 @torch.no_grad()
 def evaluate_prior(model, data: CodeSet, window: int, device) -> dict[str, float]:
     total, n = 0.0, 0
-    for codes, lengths, emotion in code_batches(data, 16, window, np.random.default_rng(0), shuffle=False):
-        loss = model(codes.to(device), lengths.to(device), emotion.to(device))
+    for codes, lengths, emotion, tokens in code_batches(data, 16, window, np.random.default_rng(0), shuffle=False):
+        loss = model(codes.to(device), lengths.to(device), emotion.to(device), tokens.to(device))
         total += float(loss) * int(lengths.sum())
         n += int(lengths.sum())
     return {"val_loss": total / max(n, 1)}
@@ -113,7 +120,7 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
     val = encode_codes(vqvae, load_split("val", vocab, data_root, cache), vocab, [0], window, dev)
     (run_dir / "prior_config.json").write_text(json.dumps({"model": prior_cfg.to_dict(), "train": train_cfg.to_dict(),
                                                              "device": device_name(dev)}, indent=1))
-    prior = build_prior(prior_cfg, vq_cfg)
+    prior = build_prior(prior_cfg, vq_cfg, vocab)
     log.info("prior: %.2f M parameters on %s", sum(p.numel() for p in prior.parameters()) / 1e6, dev)
 
     def on_best(m, row):

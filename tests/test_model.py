@@ -31,7 +31,7 @@ VOCAB = Vocab.default()
 def tiny_models(seed: int = 0):
     torch.manual_seed(seed)
     vq_cfg, prior_cfg = preset("tiny")
-    return build_vqvae(vq_cfg, VOCAB), build_prior(prior_cfg, vq_cfg)
+    return build_vqvae(vq_cfg, VOCAB), build_prior(prior_cfg, vq_cfg, VOCAB)
 
 
 def synthetic_batch(n: int = 3):
@@ -167,6 +167,32 @@ def test_prior_overfits_a_code_sequence():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def token_reading_prior(seed: int = 0):
+    torch.manual_seed(seed)
+    vq_cfg, prior_cfg = preset("tiny")
+    return build_prior(replace(prior_cfg, reads_tokens=True), vq_cfg, VOCAB)
+
+
+def test_a_prior_that_reads_tokens_sees_only_earlier_ones_and_caches_the_same_numbers():
+    prior = token_reading_prior()
+    ids, _, q = synthetic_batch(2)
+    tokens = ids[:, 1:13]
+    codes = torch.randint(0, prior.size, (2, 12, prior.groups))
+    emotion = emotion_weights(q)
+    prior.eval()
+    full = prior.states(codes, emotion, tokens=tokens)
+    other = tokens.clone()
+    other[:, 5, 4] = (other[:, 5, 4] + 1) % VOCAB.size("pitch")  # another pitch at step 5
+    moved = prior.states(codes, emotion, tokens=other)
+    assert torch.equal(moved[:, :6], full[:, :6]) and not torch.allclose(moved[:, 6], full[:, 6])
+    pc = prior.new_caches()
+    steps = [prior.states(codes[:, :1], emotion, 0, pc, tokens=tokens[:, :1])]
+    steps += [prior.states(codes[:, t - 1: t], emotion, t, pc, tokens=tokens[:, t - 1: t]) for t in range(1, 12)]
+    assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
+    with pytest.raises(ValueError, match="reads the decoded tokens"):
+        prior.states(codes, emotion)
 
 
 def test_checkpoint_save_then_load_gives_identical_outputs(tmp_path):

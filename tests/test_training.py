@@ -35,6 +35,25 @@ def test_train_all_resumes_and_exports_a_loadable_checkpoint(tmp_path):
     assert len(model.reference_map().names) == 8
 
 
+@pytest.mark.slow
+def test_a_prior_that_reads_the_decoded_tokens_trains_and_generates_past_its_window(tmp_path, monkeypatch):
+    from musER.api import GenerationRequest, MusER
+    from musER.generation import StepDecoder
+
+    slides = []
+    reprime = StepDecoder.reprime
+    monkeypatch.setattr(StepDecoder, "reprime", lambda self, *a: slides.append(1) or reprime(self, *a))
+
+    root = fake_emopia(tmp_path / "emopia")
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=1", "--set", "prior_train.epochs=1",
+                           "--set", "prior.reads_tokens=true")) == 0
+    model = MusER.load(tmp_path / "ckpt")
+    assert model._engine.prior.token_embed is not None
+    pieces = model.generate(GenerationRequest(bars=6, n=2))
+    assert len(pieces) == 2 and all(p.n_bars <= 6 for p in pieces)
+    assert slides  # the window of 96 steps slid, re-reading codes and tokens
+
+
 def test_bad_training_settings_are_clear(tmp_path, capsys):
     root = fake_emopia(tmp_path / "emopia")
     assert main(train_args(root, tmp_path, "--set", "train.epochs=many")) == 2

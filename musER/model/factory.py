@@ -20,8 +20,8 @@ def build_vqvae(cfg: VQVAEConfig, vocab: Vocab):
     return VQVAE(cfg, family_sizes(vocab), masks)
 
 
-def build_prior(cfg: PriorConfig, vqvae_cfg: VQVAEConfig):
+def build_prior(cfg: PriorConfig, vqvae_cfg: VQVAEConfig, vocab: Vocab):
     from .prior import Prior
 
     groups = len(ELEMENTS) if vqvae_cfg.codebook == "product" else 1
-    return Prior(cfg, groups, vqvae_cfg.codebook_size)
+    return Prior(cfg, groups, vqvae_cfg.codebook_size, family_sizes(vocab) if cfg.reads_tokens else None)
