@@ -176,7 +176,18 @@ def _judge(clf: EmotionClassifier, pieces: list[Piece], rows: list[dict]) -> dic
         hits.setdefault(asked, []).append(hit)
         hits.setdefault("all", []).append(hit)
     return {k: {"quadrant": float(np.mean([h[0] for h in v])), "arousal": float(np.mean([h[1] for h in v])),
-                "valence": float(np.mean([h[2] for h in v])), "n": len(v)} for k, v in hits.items()}
+                "valence": float(np.mean([h[2] for h in v])), "n": len(v),
+                "quadrant_interval": wilson_interval(sum(h[0] for h in v), len(v))} for k, v in hits.items()}
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a share of hits out of n (stays inside [0, 1] at 0 and n)."""
+    if n == 0:
+        return 0.0, 1.0
+    share = hits / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def real_metrics(root: str | Path | None = None, split: str = REAL_SPLIT) -> list[dict]:
@@ -257,9 +268,12 @@ def to_markdown(report: EvalReport, directory: Path, n_real: int) -> str:
         lines += [f"| {q} | {d:.3f} |" for q, d in report.distance.items()]
     lines += ["", "## Emotion classifier verdicts (against the asked quadrant)", ""]
     if report.verdicts:
-        lines += ["| asked | n | quadrant acc | arousal acc | valence acc |", "|---|---|---|---|---|"]
-        lines += [f"| {k} | {v['n']} | {v['quadrant']:.3f} | {v['arousal']:.3f} | {v['valence']:.3f} |"
+        lines += ["| asked | n | quadrant acc | arousal acc | valence acc | quadrant acc, 95 % interval |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {k} | {v['n']} | {v['quadrant']:.3f} | {v['arousal']:.3f} | {v['valence']:.3f} | "
+                  f"{v['quadrant_interval'][0]:.2f}-{v['quadrant_interval'][1]:.2f} |"
                   for k, v in sorted(report.verdicts.items())]
+        lines += ["", "The interval is the 95 % Wilson score interval of the share: the noise of judging this many pieces."]
     else:
         lines.append("No verdicts: no classifier, or no piece with an asked quadrant.")
     if report.classifier_val:

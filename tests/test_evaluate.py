@@ -143,3 +143,13 @@ def test_distance_to_real_counts_real_standard_deviations():
     assert evaluate.distance_to_real(summaries(-3.0, 0.1), real) == {"Q1": 2.0}  # 4 below, std 2
     real["Q1"][METRIC_NAMES[0]] = evaluate.Summary(50.0, 0.0, 50.0, 50.0, 10)  # no spread: left out
     assert evaluate.distance_to_real(summaries(-3.0, 0.1), real) == {"Q1": 2.0}
+
+
+def test_the_quadrant_accuracy_comes_with_its_95_percent_interval(generated_dir):
+    assert evaluate.wilson_interval(8, 10) == pytest.approx((0.490, 0.943), abs=1e-3)
+    assert evaluate.wilson_interval(0, 25)[0] == 0.0 and evaluate.wilson_interval(25, 25)[1] == 1.0
+    folder, clf = generated_dir
+    report = evaluate.evaluate_dir(folder, classifier=clf, out=folder / "with_interval")
+    low, high = report.verdicts["all"]["quadrant_interval"]
+    assert low <= report.verdicts["all"]["quadrant"] <= high
+    assert f"{low:.2f}-{high:.2f}" in report.paths["table"].read_text()
