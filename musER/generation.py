@@ -165,7 +165,7 @@ class StepDecoder:
             codes = torch.zeros(len(self.prior_weights), 1, self.prior.groups, dtype=torch.long, device=self.device)
         else:
             codes = prev_codes[:, None].repeat(self.copies, 1, 1)
-            if prev_tokens is not None:
+            if self.prior.token_embed is not None:  # a prior that reads the decoded tokens
                 tokens = prev_tokens[:, None].repeat(self.copies, 1, 1)
         return self.prior.states(codes, self.prior_weights, self.pos, self.prior_caches, self.prior_embedding,
                                  tokens)[:, -1]
@@ -303,8 +303,9 @@ class StepDecoder:
                 dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
+            tokens = x.repeat(self.copies, 1, 1) if self.prior.token_embed is not None else None
             self.prior.states(c.repeat(self.copies, 1, 1), self.prior_weights, 0, self.prior_caches,
-                              self.prior_embedding, x.repeat(self.copies, 1, 1))
+                              self.prior_embedding, tokens)
         self.pos = x.shape[1]
         return start
 
