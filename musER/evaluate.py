@@ -273,7 +273,8 @@ def to_markdown(report: EvalReport, directory: Path, n_real: int) -> str:
         lines += [f"| {k} | {v['n']} | {v['quadrant']:.3f} | {v['arousal']:.3f} | {v['valence']:.3f} | "
                   f"{v['quadrant_interval'][0]:.2f}-{v['quadrant_interval'][1]:.2f} |"
                   for k, v in sorted(report.verdicts.items())]
-        lines += ["", "The interval is the 95 % Wilson score interval of the share: the noise of judging this many pieces."]
+        lines += ["", ("The interval is the 95 % Wilson score interval of the share: "
+                      "the noise of judging this many pieces.")]
     else:
         lines.append("No verdicts: no classifier, or no piece with an asked quadrant.")
     if report.classifier_val:

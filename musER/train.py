@@ -132,7 +132,12 @@ def fit(
         log.info("%s: resumed after epoch %d (best %s %.4f)", name, epoch, monitor, best)
     elif cfg.init_from:
         try:
-            model.load_state_dict(torch.load(cfg.init_from, map_location=device)["model"])
+            missing, unexpected = model.load_state_dict(torch.load(cfg.init_from, map_location=device)["model"],
+                                                        strict=False)
+            optional = getattr(model, "OPTIONAL_PARTS", ())  # parts older weights may lack
+            wrong = unexpected + [k for k in missing if not k.startswith(optional)]
+            if wrong:
+                raise RuntimeError(f"{len(wrong)} keys differ, e.g. {wrong[0]}")
         except (OSError, KeyError, RuntimeError) as exc:
             raise ConfigError(f"train.init_from {cfg.init_from}: not weights of this model ({exc})") from None
         log.info("%s: starting from the weights in %s", name, cfg.init_from)

@@ -177,6 +177,8 @@ def token_reading_prior(seed: int = 0):
 
 def test_a_prior_that_reads_tokens_sees_only_earlier_ones_and_caches_the_same_numbers():
     prior = token_reading_prior()
+    assert not prior.token_embed.proj.weight.any()  # reads nothing until trained
+    torch.nn.init.normal_(prior.token_embed.proj.weight, std=0.1)
     ids, _, q = synthetic_batch(2)
     tokens = ids[:, 1:13]
     codes = torch.randint(0, prior.size, (2, 12, prior.groups))

@@ -106,6 +106,32 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
     assert not torch.allclose(fresh, first, atol=1e-3)
 
 
+@pytest.mark.slow
+def test_a_prior_that_reads_tokens_can_start_from_one_that_does_not(tmp_path, capsys):
+    import torch
+
+    root = fake_emopia(tmp_path / "emopia")
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=1", "--set", "prior_train.epochs=1")) == 0
+
+    def prior_run(name, start, *extra):
+        run = tmp_path / name
+        run.mkdir()
+        for f in ("vqvae_best.pt", "vqvae_config.json"):
+            (run / f).write_bytes((tmp_path / "run" / f).read_bytes())
+        return main(train_args(root, tmp_path, "--set", "prior_train.epochs=1", "--set", "prior_train.lr=1e-9",
+                               "--set", f"prior_train.init_from={start}", *extra, stage="prior", run=name))
+
+    start = tmp_path / "run" / "prior_best.pt"
+    assert prior_run("tuned", start, "--set", "prior.reads_tokens=true") == 0
+    before, after = torch.load(start)["model"], torch.load(tmp_path / "tuned" / "prior_best.pt")["model"]
+    assert all(torch.allclose(after[k], v, atol=1e-6) for k, v in before.items())
+    assert "token_embed.proj.weight" in after
+    # the other way round stays an error: a code-only prior has no place for the token weights
+    capsys.readouterr()
+    assert prior_run("back", tmp_path / "tuned" / "prior_best.pt") == 2
+    assert "not weights of this model" in capsys.readouterr().err
+
+
 def test_fine_tuning_from_a_missing_file_is_a_clear_error(tmp_path, capsys):
     root = fake_emopia(tmp_path / "emopia")
     missing = tmp_path / "nope.pt"

@@ -26,6 +26,9 @@ GROUP_ORDER_PRODUCT = [ELEMENTS.index("type")] + [i for i, e in enumerate(ELEMEN
 
 
 class Prior(nn.Module):
+    # fine-tuning a prior that reads tokens may start from one that does not (train.init_from)
+    OPTIONAL_PARTS = ("token_embed.",)
+
     def __init__(self, cfg: PriorConfig, groups: int, codebook_size: int,
                  token_sizes: dict[str, int] | None = None) -> None:
         super().__init__()
@@ -36,6 +39,9 @@ class Prior(nn.Module):
         if cfg.reads_tokens and token_sizes is None:
             raise ValueError("a prior that reads tokens needs the token vocabulary sizes")
         self.token_embed = StepEmbedding(token_sizes, d) if cfg.reads_tokens else None
+        if self.token_embed is not None:  # tokens start by changing nothing, so a code-only prior can grow them
+            nn.init.zeros_(self.token_embed.proj.weight)
+            nn.init.zeros_(self.token_embed.proj.bias)
         self.emotion = nn.Linear(4, d, bias=False)
         self.null = nn.Parameter(torch.zeros(d))
         self.pos = nn.Embedding(cfg.max_len, d)
