@@ -49,9 +49,10 @@ def test_a_prior_that_reads_the_decoded_tokens_trains_and_generates_past_its_win
                            "--set", "prior.reads_tokens=true")) == 0
     model = MusER.load(tmp_path / "ckpt")
     assert model._engine.prior.token_embed is not None
-    pieces = model.generate(GenerationRequest(bars=6, n=2))
-    assert len(pieces) == 2 and all(p.n_bars <= 6 for p in pieces)
-    assert slides  # the window of 96 steps slid, re-reading codes and tokens
+    model._engine.window = 16  # slide often: each slide re-reads the window's codes and tokens
+    pieces = model.generate(GenerationRequest(bars=8, n=2))
+    assert len(pieces) == 2 and all(p.n_bars <= 8 for p in pieces)
+    assert max(p.n_notes for p in pieces) > 16 and slides
 
 
 def test_bad_training_settings_are_clear(tmp_path, capsys):
