@@ -14,10 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from musER.elements import Quadrant
-from musER.evaluate import wilson_interval
-
-QUADRANTS = [q.name for q in Quadrant]
+from musER.evaluate import verdict_hits, wilson_interval
 
 
 def main() -> None:
@@ -29,13 +26,12 @@ def main() -> None:
     for folder in args.dirs:
         with (Path(folder) / "evaluation" / "pieces.csv").open() as fh:
             for row in csv.DictReader(fh):
-                if row.get("quadrant") not in QUADRANTS or not row.get("judged_quadrant"):
+                hit = verdict_hits(row)
+                if hit is None:
                     continue
-                k = QUADRANTS.index(row["quadrant"])
                 n += 1
-                hits["quadrant"] += row["judged_quadrant"] == row["quadrant"]
-                hits["arousal"] += (row["judged_arousal_high"] == "True") == (k in (0, 1))
-                hits["valence"] += (row["judged_valence_high"] == "True") == (k in (0, 3))
+                for name, h in zip(hits, hit):
+                    hits[name] += h
     if not n:
         sys.exit("no judged pieces with an asked quadrant in these reports")
     print(f"{n} pieces from {len(args.dirs)} reports")

@@ -167,17 +167,25 @@ def _judge(clf: EmotionClassifier, pieces: list[Piece], rows: list[dict]) -> dic
         rows[i].update({f"judged_{k}": v for k, v in verdict.items()})
     hits: dict[str, list[tuple[bool, bool, bool]]] = {}
     for row in rows:
-        asked = row["quadrant"]
-        if asked not in QUADRANTS or "judged_quadrant" not in row:
+        hit = verdict_hits(row)
+        if hit is None:
             continue
-        n = QUADRANTS.index(asked)
-        hit = (row["judged_quadrant"] == asked, row["judged_arousal_high"] == (n in (0, 1)),
-               row["judged_valence_high"] == (n in (0, 3)))
-        hits.setdefault(asked, []).append(hit)
+        hits.setdefault(row["quadrant"], []).append(hit)
         hits.setdefault("all", []).append(hit)
     return {k: {"quadrant": float(np.mean([h[0] for h in v])), "arousal": float(np.mean([h[1] for h in v])),
                 "valence": float(np.mean([h[2] for h in v])), "n": len(v),
                 "quadrant_interval": wilson_interval(sum(h[0] for h in v), len(v))} for k, v in hits.items()}
+
+
+def verdict_hits(row: dict) -> tuple[bool, bool, bool] | None:
+    """(quadrant, arousal, valence) verdicts of one row against its asked quadrant; None for a row
+    with no asked quadrant or no verdict. Works on rows as judged and as read back from pieces.csv."""
+    asked = row.get("quadrant")
+    if asked not in QUADRANTS or not row.get("judged_quadrant"):
+        return None
+    n = QUADRANTS.index(asked)
+    return (row["judged_quadrant"] == asked, (str(row["judged_arousal_high"]) == "True") == (n in (0, 1)),
+            (str(row["judged_valence_high"]) == "True") == (n in (0, 3)))
 
 
 def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
