@@ -21,7 +21,7 @@ from .elements import COLUMN, ELEMENTS, FAMILIES
 from .errors import Cancelled
 from .grammar import Grammar
 from .metrics import key_correlations
-from .model.fused_heads import FusedElementHeads, FusedPriorHeads
+from .model.fused_heads import FusedElementHeads
 from .sampling import sample
 from .vocab import HALF_BAR_STEPS, STEPS_PER_BEAT, Vocab
 
@@ -137,7 +137,6 @@ class StepDecoder:
         if prior is not None:
             self.prior_weights = self._prior_condition()
             self.prior_embedding = prior.condition(self.prior_weights)
-            self.prior_heads = FusedPriorHeads.of(prior)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -174,12 +173,11 @@ class StepDecoder:
     def sample_codes(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None = None) -> torch.Tensor:
         """The codes of the next step (B, G) from the previous step's codes and decoded rows."""
         b = self.emotion.shape[0]
-        h = self._prior_hidden(prev_codes, prev_tokens).view(self.copies, b, -1)  # copies as in _prior_condition
-        first = self.prior_heads.first_layers(h)
+        x = self._prior_hidden(prev_codes, prev_tokens).view(self.copies, b, -1)  # copies as in _prior_condition
         chosen: dict[int, torch.Tensor] = {}
         s = self.settings
         for g in self.prior.order:
-            parts = self.prior_heads.logits(first, g, chosen)  # each copy's logits, (copies, B, V)
+            parts = self.prior.heads[g](x)
             logits = parts[0]
             element = ELEMENTS[g] if self.prior.groups == len(ELEMENTS) else None
             velocity = element == "velocity"
@@ -190,7 +188,8 @@ class StepDecoder:
                 share = self.velocity_share if velocity else 1.0
                 logits = logits + s.valence_guidance * share * (parts[0] - parts[-1])
             temp = s.temperature * s.element_temperature.get(element, 1.0)
-            chosen[g] = sample(logits, self.gen, temp, s.top_p)  # every copy reads it next, as in Prior.group_logits
+            chosen[g] = sample(logits, self.gen, temp, s.top_p)
+            x = x + self.prior.code_embed[g](chosen[g])  # to every copy, as Prior.group_logits adds them
         return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
 
     # -- decoder -------------------------------------------------------------------------

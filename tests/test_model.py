@@ -16,7 +16,7 @@ from musER.config import preset
 from musER.elements import ELEMENTS
 from musER.errors import CheckpointError, ConfigError
 from musER.model.factory import build_prior, build_vqvae
-from musER.model.fused_heads import FusedElementHeads, FusedPriorHeads
+from musER.model.fused_heads import FusedElementHeads
 from musER.model.layers import fuse_self_attention
 from musER.model.quantizer import EMAQuantizer
 from musER.model.regularizer import pairwise_sign_loss
@@ -315,22 +315,6 @@ def test_fused_element_heads_give_the_element_decoders_logits():
     # element decoders with attention layers keep the module path
     vq_cfg, _ = preset("tiny")
     assert FusedElementHeads.of(build_vqvae(replace(vq_cfg, element_layers=1), VOCAB).decoder) is None
-
-
-def test_fused_prior_heads_give_the_priors_group_logits():
-    _, prior = tiny_models(2)
-    prior.eval()
-    for p in prior.parameters():
-        p.data.add_(0.1 * torch.randn_like(p))
-    fused = FusedPriorHeads.of(prior)
-    h = torch.randn(3, 5, prior.cfg.d_model)  # (copies, B, d), as generation asks
-    chosen: dict[int, torch.Tensor] = {}
-    with torch.no_grad():
-        first = fused.first_layers(h)
-        for g in prior.order:
-            assert torch.allclose(fused.logits(first, g, chosen), prior.group_logits(h, chosen, g), atol=1e-5)
-            chosen[g] = torch.randint(0, prior.size, (5,))
-    assert len(chosen) == prior.groups > 1
 
 
 def test_configs_validate_and_round_trip():

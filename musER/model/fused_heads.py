@@ -1,5 +1,4 @@
-"""Per-step heads as a few batched tensor ops, for step-by-step decoding: the decoder's seven
-element decoders (FusedElementHeads) and the prior's per-group code heads (FusedPriorHeads).
+"""The seven per-step element decoders as a few batched tensor ops, for step-by-step decoding.
 
 At one step each element decoder is ~8 tiny ops on a (B, 64) state; run one by one they cost
 more in dispatch than in arithmetic. Here the input projections of all seven are one matrix
@@ -71,47 +70,3 @@ class FusedElementHeads:
         a = F.layer_norm(h, (self.d,)) * self.ln2[0] + self.ln2[1]
         logits = torch.baddbmm(self.b_head, a, self.w_head)
         return {ELEMENTS[i]: logits[k, :, :self.sizes[k]] for k, i in enumerate(OTHERS)}
-
-
-class FusedPriorHeads:
-    """The prior's group heads (Linear, GELU, LayerNorm, Linear) for one step of sampling.
-
-    Group g's head reads the hidden state plus the embeddings of the codes already chosen at
-    this step (Prior.group_logits). Its first layer is linear, so it is applied to the hidden
-    state once for all groups (one product) and to every code embedding ahead of time (a table
-    per pair of groups): a group then costs a few row look-ups instead of a product. Same maths,
-    to float rounding.
-    """
-
-    def __init__(self, prior) -> None:
-        firsts = [_linear(head[0]) for head in prior.heads]
-        self.heads = prior.heads
-        self.d = firsts[0].out_features
-        self.w_first = torch.cat([f.weight for f in firsts])  # (G*d, d)
-        self.b_first = torch.cat([f.bias for f in firsts])
-        # tables[g][p]: code p's embeddings through group g's first layer, (codebook, d)
-        self.tables = [[prior.code_embed[p].weight @ firsts[g].weight.T for p in range(prior.groups)]
-                       for g in range(prior.groups)]
-
-    @classmethod
-    def of(cls, prior) -> FusedPriorHeads:
-        with torch.no_grad():
-            return cls(prior)
-
-    def first_layers(self, h: torch.Tensor) -> torch.Tensor:
-        """Hidden states (..., d) -> every group's first layer (..., G, d), before any code is chosen."""
-        x = torch.addmm(self.b_first, h.reshape(-1, h.shape[-1]), self.w_first.T)
-        return x.view(*h.shape[:-1], len(self.tables), self.d)
-
-    def logits(self, first: torch.Tensor, g: int, chosen: dict[int, torch.Tensor]) -> torch.Tensor:
-        """Group g's logits from first_layers' output and the codes chosen so far ({group: (B,)})."""
-        x = first[..., g, :]
-        for p, code in chosen.items():
-            x = x + self.tables[g][p][code]
-        head = self.heads[g]
-        return head[3](head[2](head[1](x)))
-
-
-def _linear(layer):
-    """The float32 Linear of a layer, also where model/half.py wrapped it."""
-    return getattr(layer, "linear", layer)
