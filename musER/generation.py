@@ -160,13 +160,12 @@ class StepDecoder:
         return 1 + (self.settings.guidance != 1.0) + bool(self.settings.valence_guidance)
 
     def _prior_hidden(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None) -> torch.Tensor:
-        tokens = None
         if self.pos == 0:
             codes = torch.zeros(len(self.prior_weights), 1, self.prior.groups, dtype=torch.long, device=self.device)
-        else:
+            tokens = None
+        else:  # the decoded rows too: a prior that reads only codes leaves them (Prior.embed_inputs)
             codes = prev_codes[:, None].repeat(self.copies, 1, 1)
-            if self.prior.token_embed is not None:  # a prior that reads the decoded tokens
-                tokens = prev_tokens[:, None].repeat(self.copies, 1, 1)
+            tokens = prev_tokens[:, None].repeat(self.copies, 1, 1)
         return self.prior.states(codes, self.prior_weights, self.pos, self.prior_caches, self.prior_embedding,
                                  tokens)[:, -1]
 
@@ -303,9 +302,8 @@ class StepDecoder:
                 dec.element_logits(e, g, z, None if e == "type" else x[..., TYPE_COL], self.dec_caches)
         if self.prior is not None:
             c = torch.from_numpy(np.stack([np.stack(st.codes[start:]) for st in states])).to(self.device)
-            tokens = x.repeat(self.copies, 1, 1) if self.prior.token_embed is not None else None
             self.prior.states(c.repeat(self.copies, 1, 1), self.prior_weights, 0, self.prior_caches,
-                              self.prior_embedding, tokens)
+                              self.prior_embedding, x.repeat(self.copies, 1, 1))
         self.pos = x.shape[1]
         return start
 

@@ -56,7 +56,8 @@ class Prior(nn.Module):
         return sum(self.code_embed[g](codes[..., g]) for g in range(self.groups))
 
     def embed_inputs(self, codes: torch.Tensor, tokens: torch.Tensor | None) -> torch.Tensor:
-        """Codes (B, T, G) and, for a prior that reads them, the tokens (B, T, 8) of the same steps."""
+        """Codes (B, T, G) and the tokens (B, T, 8) of the same steps; tokens are read only with
+        `reads_tokens` (callers may pass them either way)."""
         h = self.embed_codes(codes)
         if self.token_embed is not None:
             if tokens is None:
@@ -77,7 +78,7 @@ class Prior(nn.Module):
         and `start` is the position of the first of them. The condition opens the sequence and
         is also added at every step, so it does not fade over a long piece. `condition` is
         self.condition(emotion), for callers that run many steps on one emotion. `tokens`
-        (B, T, 8) are the compound steps of the same steps as `codes` (reads_tokens only).
+        (B, T, 8) are the compound steps of the same steps as `codes` (read with reads_tokens only).
         """
         cond = (self.condition(emotion) if condition is None else condition)[:, None]  # (B, 1, d)
         if start == 0:
