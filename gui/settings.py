@@ -45,6 +45,7 @@ class Settings:
     temperature: float = 1.0
     element_temperature: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ELEMENTS, 1.0))
     key_lock: bool = True
+    pedal: bool = True
     advanced_open: bool = False
     transfer_elements: list[str] = field(default_factory=lambda: ["velocity", "duration"])
     latent_element: str = "pitch"
@@ -64,6 +65,7 @@ class Settings:
         temps = {k: min(max(float(v), 0.1), 5.0) for k, v in dict(s.element_temperature).items() if k in ELEMENTS}
         s.element_temperature = {e: temps.get(e, 1.0) for e in ELEMENTS}
         s.key_lock = bool(s.key_lock)
+        s.pedal = bool(s.pedal)
         s.transfer_elements = [e for e in s.transfer_elements if e in ELEMENTS]
         if s.latent_element not in ELEMENTS:
             s.latent_element = "pitch"

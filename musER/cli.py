@@ -104,7 +104,8 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
     for k, batch in mine:
         request = GenerationRequest(valence, arousal, args.bars, len(batch), args.seed + k, args.temperature,
                                     args.top_p, _element_temperatures(args.element_temperature),
-                                    *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock)
+                                    *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock,
+                                    pedal=not args.no_pedal)
         done = [0]
         size = len(batch)
 
@@ -206,6 +207,7 @@ def cmd_evaluate(args) -> int:
                 valence=v, arousal=a, quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
                 temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p,
                 guidance=args.guidance, valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock,
+                no_pedal=args.no_pedal,
                 element_temperature=None, batch=8,
                 overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto"), out)
         _write_csv(out / "manifest.csv", rows)
@@ -225,6 +227,8 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
                         help="extra push away from the opposite valence (0 = none; default: the library's, 2)")
     parser.add_argument("--no-key-lock", action="store_true",
                         help="let notes leave the key the piece has set up (by default they keep to it)")
+    parser.add_argument("--no-pedal", action="store_true",
+                        help="notes as decoded, without the sustain pedal changed every half bar")
 
 
 def _guidance(args, request_class) -> tuple[float, float]:

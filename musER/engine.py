@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from .checkpoint import load_checkpoint
 from .elements import ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
+from .midi_io import apply_sustain
 from .model.half import halve_for_cpu
 from .model.layers import fuse_self_attention
 from .piece import Piece
@@ -37,6 +39,24 @@ def end_on_held_chord(piece: Piece) -> Piece:
     if piece.n_notes and piece.n_bars:
         last = piece.notes[:, 0] >= piece.notes[:, 0].max() - 1e-6
         piece.notes[last, 1] = np.maximum(piece.notes[last, 1], piece.bar_times[-1])
+    return piece
+
+
+# the pedal is lifted this long before each change, so what was held stops before the next notes
+PEDAL_LIFT_S = 0.05
+
+
+def pedal_half_bars(piece: Piece) -> Piece:
+    """Hold the sustain pedal through each half bar, changing it at the bar line and mid-bar:
+    notes released under it ring on to the change. EMOPIA's pianists pedal: its notes (pedal
+    applied) sound a median 0.56 s in tense clips and 1.21 s in sad ones, its pedal goes down
+    every 1.1-2.0 s (median per quadrant, val split), and 100 pieces without a pedal were
+    much thinner (polyphony 4.0-5.1 against 5.2-7.2; README: Generation)."""
+    bars = piece.bar_times
+    if piece.n_notes == 0 or piece.n_bars == 0:
+        return piece
+    changes = np.append(np.stack([bars[:-1], (bars[:-1] + bars[1:]) / 2], axis=1).ravel(), bars[-1])
+    piece.notes = apply_sustain(piece.notes, [(a, b - PEDAL_LIFT_S) for a, b in itertools.pairwise(changes)])
     return piece
 
 
@@ -96,11 +116,13 @@ class Engine:
         pieces = []
         for i, seq in enumerate(ids):
             name = f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"
-            piece = end_on_held_chord(ring_through_rests(decode_ids(seq, self.vocab, name=name)))
+            piece = decode_ids(seq, self.vocab, name=name)
+            piece = end_on_held_chord(ring_through_rests(pedal_half_bars(piece) if request.pedal else piece))
             piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
             piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,
                                "top_p": request.top_p, "guidance": request.guidance,
                                "valence_guidance": request.valence_guidance, "key_lock": request.key_lock,
+                               "pedal": request.pedal,
                                "element_temperature": dict(request.element_temperature)})
             pieces.append(piece)
         return pieces

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -143,6 +144,32 @@ def test_rests_of_half_a_beat_or_more_are_bridged_by_the_notes_released_last():
     assert offsets[67] == 1.5  # rings on to the next onset
     assert offsets[72] == 1.7 and offsets[48] == 2.4  # only the note released last rings on
     assert offsets[50] == 2.6  # nothing after the last note
+
+
+def test_the_pedal_lets_notes_ring_to_the_next_half_bar_change():
+    from musER.engine import PEDAL_LIFT_S, pedal_half_bars
+    from musER.piece import Piece
+
+    bars = np.array([0.0, 2.0, 4.0])  # pedal changes at 0, 1, 2 and 3 s
+    notes = [(0.0, 0.3, 60, 80),  # released under the first pedal
+             (0.5, 0.97, 64, 80),  # released while the pedal is lifted: as played
+             (0.6, 1.2, 62, 80),  # still down at the change: caught by the next pedal
+             (1.1, 1.3, 67, 80), (1.5, 1.6, 67, 80),  # struck again before the change: cut there
+             (3.2, 3.4, 72, 80)]  # in the last half bar: rings to the end less the lift
+    piece = pedal_half_bars(Piece(notes, bars))
+    offsets = [off for _, off, _, _ in piece.notes]
+    assert offsets == pytest.approx([1 - PEDAL_LIFT_S, 0.97, 2 - PEDAL_LIFT_S, 1.5, 2 - PEDAL_LIFT_S, 4 - PEDAL_LIFT_S])
+    assert piece.notes[:, 0].tolist() == [0.0, 0.5, 0.6, 1.1, 1.5, 3.2]  # onsets untouched
+
+
+def test_pedal_only_lengthens_notes_and_can_be_turned_off(model):
+    request = GenerationRequest(valence=-0.5, arousal=-0.5, bars=4, n=2, seed=2)
+    pedalled, dry = model.generate(request), model.generate(dataclasses.replace(request, pedal=False))
+    for a, b in zip(pedalled, dry):
+        assert a.info["pedal"] and not b.info["pedal"]
+        assert np.array_equal(a.notes[:, [0, 2, 3]], b.notes[:, [0, 2, 3]])
+        assert (a.notes[:, 1] >= b.notes[:, 1] - 1e-9).all()
+    assert any((a.notes[:, 1] > b.notes[:, 1] + 1e-6).any() for a, b in zip(pedalled, dry))
 
 
 def test_generated_pieces_leave_no_beat_silent_and_export_as_they_sound(model, tmp_path):

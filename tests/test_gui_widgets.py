@@ -76,11 +76,13 @@ def test_compose_panel_request_fields(qtbot):
     assert fields["bars"] == 64 and fields["n"] == 3
     assert set(fields["element_temperature"]) == set(ELEMENTS)
     assert fields["element_temperature"]["velocity"] == 2.5
-    assert fields["key_lock"] is True
+    assert fields["key_lock"] is True and fields["pedal"] is True
     panel.key_lock.setChecked(False)
+    panel.pedal.setChecked(False)
     from musER.api import GenerationRequest
 
-    assert GenerationRequest(**panel.request_fields()).key_lock is False
+    request = GenerationRequest(**panel.request_fields())
+    assert request.key_lock is False and request.pedal is False
     panel.set_state(model_ready=False, busy=False)
     assert not panel.generate_button.isEnabled()
     panel.set_state(model_ready=True, busy=False)

@@ -70,6 +70,10 @@ class ComposePanel(QWidget):
         self.key_lock.setChecked(True)
         self.key_lock.setToolTip("after the first notes, stay in the major or minor scale the piece has set up")
         form.addRow("", self.key_lock)
+        self.pedal = QCheckBox("Sustain pedal")
+        self.pedal.setChecked(True)
+        self.pedal.setToolTip("let notes ring on to the pedal change at every half bar, as a pianist would")
+        form.addRow("", self.pedal)
 
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced: temperature per element")
@@ -117,6 +121,7 @@ class ComposePanel(QWidget):
             "valence": valence, "arousal": arousal, "bars": self.bars.value(),
             "n": self.variations.value(), "seed": self.seed.value(),
             "temperature": self.temperature.value(), "key_lock": self.key_lock.isChecked(),
+            "pedal": self.pedal.isChecked(),
             "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
         }
 
@@ -142,6 +147,7 @@ class ComposePanel(QWidget):
         for e, spin in self.element_temperature.items():
             spin.setValue(s.element_temperature.get(e, 1.0))
         self.key_lock.setChecked(s.key_lock)
+        self.pedal.setChecked(s.pedal)
         self.advanced_toggle.setChecked(s.advanced_open)
 
     def store_settings(self, s: Settings) -> None:
@@ -151,4 +157,5 @@ class ComposePanel(QWidget):
         s.temperature = self.temperature.value()
         s.element_temperature = {e: spin.value() for e, spin in self.element_temperature.items()}
         s.key_lock = self.key_lock.isChecked()
+        s.pedal = self.pedal.isChecked()
         s.advanced_open = self.advanced_toggle.isChecked()
