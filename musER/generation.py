@@ -47,15 +47,20 @@ KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 KEY_MODE_WEIGHT = 0.2
 # logit bonus per unit of |valence| for the notes of the held key's tonic triad near the decoder's
 # own choice (decode_step): a clearer tonal centre where a clear emotion is asked. In 4 of 8 tense
-# pieces the prior drifted to the relative major of the held minor key (its notes allow it). With
-# the bonus, 200 pieces were judged in their quadrant 0.81 / 0.78 of the time (two seeds) against
-# 0.77 / 0.78, tense ones 0.52 / 0.52 against 0.32 / 0.48
-TRIAD_WEIGHT = 3.0
+# pieces the prior drifted to the relative major of the held minor key (its notes allow it). A
+# bonus of 3 took 200 pieces from 0.77 / 0.78 judged in their quadrant (two seeds) to 0.81 / 0.78,
+# tense ones from 0.32 / 0.48 to 0.52 / 0.52; 5 (with CALM_VELOCITY_SHARE, pedalled) 400 pieces
+# from 0.770 to 0.787, tense ones 0.64 to 0.73, with the triad's share of the notes as in EMOPIA
+TRIAD_WEIGHT = 5.0
 TRIAD_REACH = 7  # semitones from the decoder's own choice within which triad notes get the bonus
 # share of the emotion guidance the type codes get (note or position, hence texture): at full
 # strength happy pieces were denser than EMOPIA's (9.6 vs 8.6 notes/s) and 100 pieces were judged
 # in their quadrant 0.70 of the time, against 0.80 at half (both before MAX_HOLDS; shipped: 0.79)
 GUIDANCE_SHARE = {"type": 0.5}
+# share of the guidances the velocity codes get in calm music (StepDecoder.velocity_share): at 1
+# sad and calm pieces were quieter than EMOPIA's (mean velocity 46 and 49 against 56 and 52); at
+# 0.5, 50-51 and 52 on four seeds, and 400 pieces nearer real music (distance 0.433 -> 0.423)
+CALM_VELOCITY_SHARE = 0.5
 # times one position may be held while the codes are behind (decode_step): in 8 tense pieces 94 %
 # of holds ended within 4, and a decoder that never asks for a bar line would hold forever
 MAX_HOLDS = 4
@@ -122,11 +127,12 @@ class StepDecoder:
         w = emotion.cpu().numpy()
         self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
-        # (B, 1) share of both guidances for the velocity codes: full for calm music, none from
-        # arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's (tense: mean
-        # velocity 96 against 73), without any sad ones were (66 against 56); a share of
-        # 1 - arousal made pieces at arousal 0.5 louder than at 1 (78 against 73)
-        self.velocity_share = torch.from_numpy(1 - np.clip(2 * arousal, 0, 1)).float()[:, None].to(self.device)
+        # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
+        # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
+        # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
+        # of 1 - arousal made pieces at arousal 0.5 louder than at 1 (78 against 73)
+        share = CALM_VELOCITY_SHARE * (1 - np.clip(2 * arousal, 0, 1))
+        self.velocity_share = torch.from_numpy(share).float()[:, None].to(self.device)
         self.fused = FusedElementHeads.of(vqvae.decoder)  # None: element decoders with attention layers
         # the note cap guards against a prior stuck on note codes; latents of a real piece
         # (decode_latents: reconstruction, transfer) are followed as they are

@@ -253,13 +253,14 @@ def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeyp
 
 
 def test_velocity_codes_get_guidance_only_where_calm_music_is_asked(model):
-    from musER.generation import SamplingSettings, StepDecoder
+    from musER.generation import CALM_VELOCITY_SHARE, SamplingSettings, StepDecoder
 
     engine = model._engine
     emotion = torch.tensor([quadrant_weights(0.3, a) for a in (1.0, 0.25, 0.0, -1.0)], dtype=torch.float32)
     dec = StepDecoder(engine.vqvae, engine.prior, engine.vocab, emotion, engine.window,
                       SamplingSettings(guidance=3.0, valence_guidance=2.0), torch.Generator())
-    assert dec.velocity_share[:, 0].tolist() == pytest.approx([0.0, 0.5, 1.0, 1.0], abs=1e-6)
+    shares = [0.0, 0.5, 1.0, 1.0]  # of CALM_VELOCITY_SHARE: none from arousal 0.5, all of it from 0 down
+    assert dec.velocity_share[:, 0].tolist() == pytest.approx([CALM_VELOCITY_SHARE * x for x in shares], abs=1e-6)
     assert dec.sample_codes(None).shape == (4, engine.prior.groups)
 
 
