@@ -26,6 +26,20 @@ def test_generate_writes_midi_and_manifest(tiny_ckpt, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
 
 
+def test_no_pedal_writes_the_notes_as_decoded(tiny_ckpt, tmp_path):
+    from musER.midi_io import read_midi
+
+    def notes(*flags):
+        out = tmp_path / ("dry" if flags else "pedalled")
+        assert main(["generate", "--quadrant", "Q4", "--bars", "4", "--seed", "3", *flags,
+                     "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 0
+        return read_midi(out / "Q4_0001.mid").notes
+
+    pedalled, dry = notes(), notes("--no-pedal")
+    assert (pedalled[:, [0, 2]] == dry[:, [0, 2]]).all()  # the same notes, only longer
+    assert (pedalled[:, 1] - pedalled[:, 0]).sum() > (dry[:, 1] - dry[:, 0]).sum()
+
+
 def test_shards_split_the_batches(tiny_ckpt, tmp_path):
     out = tmp_path / "sharded"
     for shard in ("0/2", "1/2"):
