@@ -52,10 +52,9 @@ def pedal_half_bars(piece: Piece) -> Piece:
     applied) sound a median 0.56 s in tense clips and 1.21 s in sad ones, its pedal goes down
     every 1.1-2.0 s (median per quadrant, val split), and 100 pieces without a pedal were
     much thinner (polyphony 4.0-5.1 against 5.2-7.2; README: Generation)."""
-    bars = piece.bar_times
     if piece.n_notes == 0 or piece.n_bars == 0:
         return piece
-    changes = np.append(np.stack([bars[:-1], (bars[:-1] + bars[1:]) / 2], axis=1).ravel(), bars[-1])
+    changes = beats_from_bars(piece.bar_times)[::2]  # bar lines and mid-bars, the last bar line included
     piece.notes = apply_sustain(piece.notes, [(a, b - PEDAL_LIFT_S) for a, b in itertools.pairwise(changes)])
     return piece
 
