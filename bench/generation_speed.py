@@ -32,7 +32,8 @@ def run(model: MusER, bars: int, batch: int, use_cache: bool, seed: int,
     settings = sampling_settings(request or GenerationRequest())
     start = time.perf_counter()
     seqs = generate_tokens(engine.vqvae, engine.prior, engine.vocab, engine._emotion(0.5, 0.5, batch), bars,
-                           engine.window, settings, seed, use_cache=use_cache, beat_codes=engine.beat_codes)
+                           engine.window, settings, seed, use_cache=use_cache, beat_codes=engine.beat_codes,
+                           gaps=engine.gaps)
     spent = time.perf_counter() - start
     music = sum(end_on_held_chord(decode_ids(s, engine.vocab)).seconds for s in seqs)
     return spent, music

@@ -54,7 +54,8 @@ def main() -> None:
     for q in Quadrant:
         request = GenerationRequest(*q.va, bars=args.bars, n=args.n, seed=0)
         seqs = generate_tokens(engine.vqvae, engine.prior, vocab, engine._emotion(*q.va, args.n), args.bars,
-                               engine.window, sampling_settings(request), 0, beat_codes=engine.beat_codes)
+                               engine.window, sampling_settings(request), 0, beat_codes=engine.beat_codes,
+                               gaps=engine.gaps)
         real = [val.clip(i) for i in range(len(val)) if int(val.quadrants[i]) == q.value]
         (gp, gn, gt), (rp, rn, rt) = texture(seqs, vocab), texture(real, vocab)
         print(f"{q.name} | {gp:.1f}, {gn:.2f}, {gt:.2f} | {rp:.1f}, {rn:.2f}, {rt:.2f}")

@@ -19,6 +19,7 @@ from .midi_io import apply_sustain
 from .model.half import halve_for_cpu
 from .model.layers import fuse_self_attention
 from .piece import Piece
+from .rhythm import GapModel
 from .tokenizer import decode_ids, encode_notes
 from .train import pick_device
 from .transfer_align import align_steps, copy_bar_tempi
@@ -86,6 +87,7 @@ class Engine:
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
         self.beat_codes = BeatCodes.from_dict(meta["beat_codes"]) if "beat_codes" in meta else None
+        self.gaps = GapModel.from_dict(meta["onset_gaps"]) if "onset_gaps" in meta else None
         self.half = half and halve_for_cpu(vqvae, prior)
 
     @classmethod
@@ -111,7 +113,7 @@ class Engine:
         settings = sampling_settings(request)
         emotion = self._emotion(request.valence, request.arousal, request.n)
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, emotion, request.bars, self.window, settings,
-                              request.seed, progress, cancel, beat_codes=self.beat_codes)
+                              request.seed, progress, cancel, beat_codes=self.beat_codes, gaps=self.gaps)
         pieces = []
         for i, seq in enumerate(ids):
             name = f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"

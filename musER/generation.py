@@ -22,8 +22,9 @@ from .errors import Cancelled
 from .grammar import Grammar
 from .metrics import key_correlations
 from .model.fused_heads import FusedElementHeads
+from .rhythm import MAX_GAP, GapModel, at_least, next_gap
 from .sampling import sample
-from .vocab import HALF_BAR_STEPS, STEPS_PER_BEAT, Vocab
+from .vocab import HALF_BAR_STEPS, STEPS_PER_BAR, STEPS_PER_BEAT, Vocab
 
 TYPE_COL = COLUMN["type"]
 # bins a bar's tempo may move from the previous bar's: 96 % of EMOPIA's bar-to-bar changes are
@@ -74,6 +75,16 @@ MAX_NOTES_AT_POSITION = 10
 # tokenized clip reaches back before its first note (the first bar opens a median 1.6 s before
 # it), and the prior learned that: 58 % of 100 pieces stayed silent for more than a second
 OPENING_STEPS = STEPS_PER_BEAT
+# Where aroused music is asked, the prior's next position is reweighed by EMOPIA's rhythm
+# (StepDecoder.reweigh_positions), in proportion to the arousal: the prior's choice, near certain
+# once it moves on, is flattened by POSITION_TEMPERATURE and weighed by the chance of its gap after
+# the last one, GAP_WEIGHT strong, and by GROOVE_WEIGHT nats where the last bar had an onset. The
+# prior alone gave happy and tense pieces onsets more irregular than EMOPIA's (gaps between onset
+# groups varied 0.76 / 0.86 against 0.40 / 0.35); reweighed, 400 pieces were judged in their
+# quadrant 0.855 of the time against 0.787, at the same distance to real music (README: Generation)
+POSITION_TEMPERATURE = 3.0
+GAP_WEIGHT = 1.0
+GROOVE_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,10 @@ class SequenceState:
     notes_here: int = 0  # notes at the current position, holds included
     bars: int = 0
     tempo: int = 0  # tempo id of the last bar (0 before the first)
+    last_onset: int | None = None  # grid unit of the last onset position, counted from the piece's start
+    ioi: int = 0  # grid units between the last two onset positions (0 before there are two)
+    bar_onsets: set = field(default_factory=set)  # onset positions of the current bar
+    last_bar_onsets: set = field(default_factory=set)  # and of the bar before
     pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
     key_pitches: np.ndarray | None = None  # pitch ids of the held key (id 0 too), from the KEY_LOCK_AFTER-th note on
     key_moves: tuple[torch.Tensor, torch.Tensor] | None = None  # pitch ids the held mode moves (mode_moves)
@@ -113,8 +128,12 @@ class StepDecoder:
     """Runs the prior and the decoder one step at a time for a batch, with caches."""
 
     def __init__(self, vqvae, prior, vocab: Vocab, emotion: torch.Tensor, window: int,
-                 settings: SamplingSettings, generator: torch.Generator) -> None:
+                 settings: SamplingSettings, generator: torch.Generator, beat_codes: BeatCodes | None = None,
+                 gaps: GapModel | None = None) -> None:
         self.vqvae, self.prior, self.vocab = vqvae, prior, vocab
+        self.beat_codes = beat_codes
+        # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
+        self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(w) for w in emotion.cpu().numpy()]
         self.grammar = Grammar(vocab)
         self.emotion = emotion  # (B, 4)
         self.window = window
@@ -127,6 +146,7 @@ class StepDecoder:
         w = emotion.cpu().numpy()
         self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
+        self.arousal = arousal
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
@@ -175,7 +195,39 @@ class StepDecoder:
         return self.prior.states(codes, self.prior_weights, self.pos, self.prior_caches, self.prior_embedding,
                                  tokens)[:, -1]
 
-    def sample_codes(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None = None) -> torch.Tensor:
+    def reweigh_positions(self, logits: torch.Tensor, states: list[SequenceState]) -> torch.Tensor:
+        """The beat codes' logits (B, codebook) with, where aroused music is asked, the codes of the
+        later positions in the bar and of the bar line reweighed: flattened by POSITION_TEMPERATURE,
+        weighed by EMOPIA's chance of each gap after the last one (GapModel) and by a bonus for the
+        last bar's onset positions, in proportion to the arousal. Their total probability is kept,
+        so notes against positions stay the prior's choice."""
+        if self.gap_tables is None or self.beat_codes is None:
+            return logits
+        value, bar = self.beat_codes.value_of_code, self.grammar.bar
+        out = logits.clone()
+        for i, st in enumerate(states):
+            strength = float(np.clip(self.arousal[i], 0, 1))
+            if st.last_onset is None or st.done or strength == 0:
+                continue
+            start = st.bars * STEPS_PER_BAR  # grid unit of the current bar line
+            gap = start + value - bar - 1 - st.last_onset  # the gap each position code would make
+            here = (st.position if st.position is not None else -1) + start - st.last_onset
+            later = (value > bar) & (gap > here)
+            bar_line = value == bar
+            table = self.gap_tables[i]
+            weight = np.where(later, GAP_WEIGHT * next_gap(table, st.last_onset, st.ioi)[np.clip(gap, 0, MAX_GAP)], 0.0)
+            weight += GROOVE_WEIGHT * (later & np.isin(value - bar - 1, list(st.last_bar_onsets)))
+            weight[bar_line] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
+                                                     start + STEPS_PER_BAR - st.last_onset)
+            moves = torch.from_numpy(later | bar_line)
+            old = logits[i, moves]
+            new = (old / (1 + (POSITION_TEMPERATURE - 1) * strength)
+                   + strength * torch.from_numpy(weight[moves.numpy()]).to(old))
+            out[i, moves] = new - torch.logsumexp(new, 0) + torch.logsumexp(old, 0)
+        return out
+
+    def sample_codes(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None = None,
+                     states: list[SequenceState] | None = None) -> torch.Tensor:
         """The codes of the next step (B, G) from the previous step's codes and decoded rows."""
         b = self.emotion.shape[0]
         x = self._prior_hidden(prev_codes, prev_tokens).view(self.copies, b, -1)  # copies as in _prior_condition
@@ -192,6 +244,8 @@ class StepDecoder:
             if s.valence_guidance:
                 share = self.velocity_share if velocity else 1.0
                 logits = logits + s.valence_guidance * share * (parts[0] - parts[-1])
+            if element == "beat" and states is not None:
+                logits = self.reweigh_positions(logits, states)
             temp = s.temperature * s.element_temperature.get(element, 1.0)
             chosen[g] = sample(logits, self.gen, temp, s.top_p)
             x = x + self.prior.code_embed[g](chosen[g])  # to every copy, as Prior.group_logits adds them
@@ -368,6 +422,7 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
         if beat == grammar.bar:
             st.bars += 1
             st.position = None
+            st.last_bar_onsets, st.bar_onsets = st.bar_onsets, set()
             st.notes_here = 0
             st.tempo = int(row[COLUMN["tempo"]]) or st.tempo
         else:
@@ -375,6 +430,11 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
             st.holds = st.holds + 1 if position == st.position else 0
             st.notes_here = st.notes_here if position == st.position else 0
             st.position = position
+            onset = st.bars * STEPS_PER_BAR + position
+            if st.last_onset is not None and onset > st.last_onset:
+                st.ioi = onset - st.last_onset
+            st.last_onset = onset
+            st.bar_onsets.add(position)
     elif kind == grammar.note:
         st.notes_here += 1
         pitch = grammar.vocab.value_of("pitch", int(row[COLUMN["pitch"]]))
@@ -388,7 +448,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
                     settings: SamplingSettings, seed: int,
                     progress: Callable[[int, int], None] | None = None,
                     cancel: threading.Event | None = None, use_cache: bool = True,
-                    beat_codes: BeatCodes | None = None) -> list[np.ndarray]:
+                    beat_codes: BeatCodes | None = None, gaps: GapModel | None = None) -> list[np.ndarray]:
     """Sample len(emotion) pieces of `bars` bars; returns id arrays (emotion step first, EOS last).
 
     use_cache=False recomputes the whole context at every step (the reference's way; for benchmarks).
@@ -396,7 +456,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
     """
     gen = torch.Generator(device=emotion.device).manual_seed(seed)
     n = emotion.shape[0]
-    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen)
+    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen, beat_codes, gaps)
     states = [SequenceState() for _ in range(n)]
     max_steps = bars * 160 + 16
     prev_tokens, prev_codes = None, None
@@ -407,7 +467,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
             dec.reprime(states)
         elif not use_cache and dec.pos > 0:
             dec.reprime(states, dec.window_start)
-        codes = dec.sample_codes(prev_codes, prev_tokens)
+        codes = dec.sample_codes(prev_codes, prev_tokens, states)
         z = vqvae.quantizer.lookup(codes)
         rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states])
         rows_np, codes_np, z_np = rows.cpu().numpy(), codes.cpu().numpy(), z.cpu().numpy()

@@ -12,6 +12,7 @@ from .config import preset
 from .elements import ELEMENTS
 from .model.factory import build_prior, build_vqvae
 from .piece import Piece
+from .rhythm import GapModel
 from .vocab import Vocab
 
 
@@ -45,7 +46,8 @@ def tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     vectors = engine.latent_vectors(pieces)
     ref = build_reference_map(vectors, np.arange(8) % 4 + 1, [p.name for p in pieces])
     beat_codes = engine.count_beat_codes(engine.encode_piece(p) for p in pieces)
-    meta = {"reference_map": ref, "beat_codes": beat_codes.to_dict(),
+    gaps = GapModel.count(((engine.encode_piece(p), i % 4 + 1) for i, p in enumerate(pieces)), vocab)
+    meta = {"reference_map": ref, "beat_codes": beat_codes.to_dict(), "onset_gaps": gaps.to_dict(),
             "training": {"dataset": "none (untrained test model)"}}
     return save_checkpoint(Path(folder), vqvae, prior, vocab, 256, meta)
 

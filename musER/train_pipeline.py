@@ -104,6 +104,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     from .engine import Engine
     from .latent_map import build_reference_map
     from .model.factory import build_prior, build_vqvae
+    from .rhythm import GapModel
     from .tokenizer import decode_ids
     from .vocab import Vocab
 
@@ -126,6 +127,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
         data = load_split(split, vocab, data_root, cache)
         if split == "train":
             beat_codes = engine.count_beat_codes(data.clip(i)[1:] for i in range(len(data)))
+            gaps = GapModel.count(((data.clip(i)[1:], int(data.quadrants[i])) for i in range(len(data))), vocab)
         pieces = [decode_ids(data.clip(i), vocab, name=data.names[i]) for i in range(len(data))]
         for e, v in engine.latent_vectors(pieces).items():
             vectors.setdefault(e, []).append(v)
@@ -134,6 +136,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     vectors = {e: np.concatenate(v) for e, v in vectors.items()}
     ref = build_reference_map(vectors, np.array(quadrants), names)
     meta = {"reference_map": ref, **({"beat_codes": beat_codes.to_dict()} if beat_codes else {}),
+            "onset_gaps": gaps.to_dict(),
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
