@@ -204,27 +204,31 @@ class StepDecoder:
         if self.gap_tables is None or self.beat_codes is None:
             return logits
         value, bar = self.beat_codes.value_of_code, self.grammar.bar
-        out = logits.clone()
+        weight = np.zeros(logits.shape)
+        moves = np.zeros(logits.shape, dtype=bool)
+        strength = np.clip(self.arousal, 0, 1)
         for i, st in enumerate(states):
-            strength = float(np.clip(self.arousal[i], 0, 1))
-            if st.last_onset is None or st.done or strength == 0:
+            if st.last_onset is None or st.done or strength[i] == 0:
                 continue
             start = st.bars * STEPS_PER_BAR  # grid unit of the current bar line
             gap = start + value - bar - 1 - st.last_onset  # the gap each position code would make
             here = (st.position if st.position is not None else -1) + start - st.last_onset
             later = (value > bar) & (gap > here)
-            bar_line = value == bar
             table = self.gap_tables[i]
-            weight = np.where(later, GAP_WEIGHT * next_gap(table, st.last_onset, st.ioi)[np.clip(gap, 0, MAX_GAP)], 0.0)
-            weight += GROOVE_WEIGHT * (later & np.isin(value - bar - 1, list(st.last_bar_onsets)))
-            weight[bar_line] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
-                                                     start + STEPS_PER_BAR - st.last_onset)
-            moves = torch.from_numpy(later | bar_line)
-            old = logits[i, moves]
-            new = (old / (1 + (POSITION_TEMPERATURE - 1) * strength)
-                   + strength * torch.from_numpy(weight[moves.numpy()]).to(old))
-            out[i, moves] = new - torch.logsumexp(new, 0) + torch.logsumexp(old, 0)
-        return out
+            chance = next_gap(table, st.last_onset, st.ioi)[np.clip(gap, 0, MAX_GAP)]
+            weight[i] = np.where(later, GAP_WEIGHT * chance, 0.0)
+            weight[i] += GROOVE_WEIGHT * (later & np.isin(value - bar - 1, list(st.last_bar_onsets)))
+            weight[i, value == bar] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
+                                                            start + STEPS_PER_BAR - st.last_onset)
+            moves[i] = later | (value == bar)
+        if not moves.any():
+            return logits
+        moves_t = torch.from_numpy(moves).to(logits.device)
+        temp = torch.from_numpy(1 + (POSITION_TEMPERATURE - 1) * strength).to(logits)[:, None]
+        new = logits / temp + torch.from_numpy(strength[:, None] * weight).to(logits)
+        lse_old = logits.masked_fill(~moves_t, float("-inf")).logsumexp(-1, keepdim=True)
+        lse_new = new.masked_fill(~moves_t, float("-inf")).logsumexp(-1, keepdim=True)
+        return torch.where(moves_t, new - lse_new + lse_old, logits)
 
     def sample_codes(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None = None,
                      states: list[SequenceState] | None = None) -> torch.Tensor:
