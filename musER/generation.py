@@ -75,13 +75,16 @@ MAX_NOTES_AT_POSITION = 10
 # tokenized clip reaches back before its first note (the first bar opens a median 1.6 s before
 # it), and the prior learned that: 58 % of 100 pieces stayed silent for more than a second
 OPENING_STEPS = STEPS_PER_BEAT
-# Where aroused music is asked, the prior's next position is reweighed by EMOPIA's rhythm
-# (StepDecoder.reweigh_positions), in proportion to the arousal: the prior's choice, near certain
-# once it moves on, is flattened by POSITION_TEMPERATURE and weighed by the chance of its gap after
-# the last one, GAP_WEIGHT strong, and by GROOVE_WEIGHT nats where the last bar had an onset. The
-# prior alone gave happy and tense pieces onsets more irregular than EMOPIA's (gaps between onset
-# groups varied 0.76 / 0.86 against 0.40 / 0.35); reweighed, 400 pieces were judged in their
-# quadrant 0.855 of the time against 0.787, at the same distance to real music (README: Generation)
+# Where aroused or sad music is asked, the prior's next position is reweighed by EMOPIA's rhythm
+# (StepDecoder.reweigh_positions), in proportion to the emotion: the prior's choice, near certain
+# once it moves on, is flattened by POSITION_TEMPERATURE and weighed by GROOVE_WEIGHT nats where
+# the last bar had an onset and, for aroused music, by the chance of its gap after the last one,
+# GAP_WEIGHT strong. The prior alone gave happy and tense pieces onsets more irregular than
+# EMOPIA's (gaps between onset groups varied 0.76 / 0.86 against 0.40 / 0.35) and sad pieces a
+# loose rhythm (grooving 0.77-0.79 against 0.86). Reweighed, 400 pieces were judged in their
+# quadrant 0.878 of the time against 0.787, and lay nearer real music (0.39 against 0.42); with
+# the gap table sad pieces got denser than EMOPIA's, and calm ones lost more than they gained
+# from the groove (docs/experiments.md)
 POSITION_TEMPERATURE = 3.0
 GAP_WEIGHT = 1.0
 GROOVE_WEIGHT = 2.0
@@ -196,17 +199,19 @@ class StepDecoder:
                                  tokens)[:, -1]
 
     def reweigh_positions(self, logits: torch.Tensor, states: list[SequenceState]) -> torch.Tensor:
-        """The beat codes' logits (B, codebook) with, where aroused music is asked, the codes of the
-        later positions in the bar and of the bar line reweighed: flattened by POSITION_TEMPERATURE,
-        weighed by EMOPIA's chance of each gap after the last one (GapModel) and by a bonus for the
-        last bar's onset positions, in proportion to the arousal. Their total probability is kept,
-        so notes against positions stay the prior's choice."""
+        """The beat codes' logits (B, codebook) with, where aroused or sad music is asked, the
+        codes of the later positions in the bar and of the bar line reweighed, in proportion to
+        the emotion: flattened by POSITION_TEMPERATURE, weighed by a bonus for the last bar's onset
+        positions and, for aroused music, by EMOPIA's chance of each gap after the last one
+        (GapModel). Their total probability is kept, so notes against positions stay the prior's
+        choice."""
         if self.gap_tables is None or self.beat_codes is None:
             return logits
         value, bar = self.beat_codes.value_of_code, self.grammar.bar
         weight = np.zeros(logits.shape)
         moves = np.zeros(logits.shape, dtype=bool)
-        strength = np.clip(self.arousal, 0, 1)
+        aroused = np.clip(self.arousal, 0, 1)
+        strength = aroused + np.clip(-self.arousal, 0, 1) * np.clip(-self.valence, 0, 1)  # sad: the groove only
         for i, st in enumerate(states):
             if st.last_onset is None or st.done or strength[i] == 0:
                 continue
@@ -216,10 +221,11 @@ class StepDecoder:
             later = (value > bar) & (gap > here)
             table = self.gap_tables[i]
             chance = next_gap(table, st.last_onset, st.ioi)[np.clip(gap, 0, MAX_GAP)]
-            weight[i] = np.where(later, GAP_WEIGHT * chance, 0.0)
+            weight[i] = np.where(later, GAP_WEIGHT * chance, 0.0) if aroused[i] else 0.0
             weight[i] += GROOVE_WEIGHT * (later & np.isin(value - bar - 1, list(st.last_bar_onsets)))
-            weight[i, value == bar] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
-                                                            start + STEPS_PER_BAR - st.last_onset)
+            if aroused[i]:
+                weight[i, value == bar] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
+                                                                start + STEPS_PER_BAR - st.last_onset)
             moves[i] = later | (value == bar)
         if not moves.any():
             return logits

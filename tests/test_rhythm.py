@@ -87,7 +87,7 @@ def _decoder(model, valence: float, arousal: float, gaps: GapModel, vocab: Vocab
                        torch.Generator().manual_seed(0), codes, gaps)
 
 
-def test_aroused_music_moves_on_by_the_usual_gap_as_often_as_the_prior_moves_on(tiny_ckpt, gaps, vocab):
+def test_aroused_and_sad_music_move_on_in_emopias_rhythm_as_often_as_the_prior_moves_on(tiny_ckpt, gaps, vocab):
     model = MusER.load(tiny_ckpt)
     bar = vocab.id_of("beat", "bar")
     # in the second bar, at position 6, after gaps of 6: a stream of eighths
@@ -101,6 +101,10 @@ def test_aroused_music_moves_on_by_the_usual_gap_as_often_as_the_prior_moves_on(
     assert out[bar] < out[bar + 1 + 12]
     assert torch.logsumexp(out[moves], 0) == pytest.approx(float(torch.logsumexp(logits[0, moves], 0)), abs=1e-5)
     assert torch.equal(out[~moves], logits[0, ~moves])  # notes and earlier positions: as they were
+    # sad music: only the last bar's onsets weigh, and the bar line is flattened, not weighed
+    sad = _decoder(model, -1, -1, gaps, vocab).reweigh_positions(logits, [st])[0]
+    assert sad[bar + 1 + 12] == sad[bar + 1 + 18] > sad[bar + 1 + 13] == sad[bar]
+    assert torch.equal(sad[~moves], logits[0, ~moves])
     # calm music keeps the prior's positions
     calm = _decoder(model, 1, -0.5, gaps, vocab).reweigh_positions(logits, [st])[0]
     assert torch.equal(calm, logits[0])
