@@ -82,7 +82,7 @@ OPENING_STEPS = STEPS_PER_BEAT
 # GAP_WEIGHT strong. The prior alone gave happy and tense pieces onsets more irregular than
 # EMOPIA's (gaps between onset groups varied 0.76 / 0.86 against 0.40 / 0.35) and sad pieces a
 # loose rhythm (grooving 0.77-0.79 against 0.86). Reweighed, 400 pieces were judged in their
-# quadrant 0.878 of the time against 0.787, and lay nearer real music (0.39 against 0.42); with
+# quadrant 0.877 of the time against 0.787, and lay nearer real music (0.39 against 0.42); with
 # the gap table sad pieces got denser than EMOPIA's, and calm ones lost more than they gained
 # from the groove (docs/experiments.md)
 POSITION_TEMPERATURE = 3.0
