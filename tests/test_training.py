@@ -33,6 +33,7 @@ def test_train_all_resumes_and_exports_a_loadable_checkpoint(tmp_path):
     model = MusER.load(tmp_path / "ckpt")
     assert model.generate(GenerationRequest(bars=1))[0].n_bars <= 1
     assert len(model.reference_map().names) == 8
+    assert model._engine.gaps.counts.sum() > 0  # EMOPIA's gaps between onsets, counted at export
 
 
 @pytest.mark.slow
