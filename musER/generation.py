@@ -135,8 +135,6 @@ class StepDecoder:
                  gaps: GapModel | None = None) -> None:
         self.vqvae, self.prior, self.vocab = vqvae, prior, vocab
         self.beat_codes = beat_codes
-        # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
-        self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(w) for w in emotion.cpu().numpy()]
         self.grammar = Grammar(vocab)
         self.emotion = emotion  # (B, 4)
         self.window = window
@@ -149,6 +147,8 @@ class StepDecoder:
         w = emotion.cpu().numpy()
         self.valence = 2 * (w[:, 0] + w[:, 3]) - 1 if w.sum() else np.zeros(len(w))  # undo the bilinear blend
         self.arousal = arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
+        # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
+        self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(row) for row in w]
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
@@ -207,6 +207,8 @@ class StepDecoder:
         if self.gap_tables is None or self.beat_codes is None:
             return logits
         value, bar = self.beat_codes.value_of_code, self.grammar.bar
+        position = value - bar - 1  # the position each code stands for (negative: none, or the bar line)
+        bar_line = value == bar
         weight = np.zeros(logits.shape)
         moves = np.zeros(logits.shape, dtype=bool)
         aroused = np.clip(self.arousal, 0, 1)
@@ -215,17 +217,16 @@ class StepDecoder:
             if st.last_onset is None or st.done or strength[i] == 0:
                 continue
             start = st.bars * STEPS_PER_BAR  # grid unit of the current bar line
-            gap = start + value - bar - 1 - st.last_onset  # the gap each position code would make
-            here = (st.position if st.position is not None else -1) + start - st.last_onset
-            later = (value > bar) & (gap > here)
+            gap = start + position - st.last_onset  # the gap each position code would make
+            later = position > (st.position if st.position is not None else -1)
             table = self.gap_tables[i]
             chance = next_gap(table, st.last_onset, st.ioi)[np.clip(gap, 0, MAX_GAP)]
             weight[i] = np.where(later, GAP_WEIGHT * chance, 0.0) if aroused[i] else 0.0
-            weight[i] += GROOVE_WEIGHT * (later & np.isin(value - bar - 1, list(st.last_bar_onsets)))
+            weight[i] += GROOVE_WEIGHT * (later & np.isin(position, list(st.last_bar_onsets)))
             if aroused[i]:
-                weight[i, value == bar] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
-                                                                start + STEPS_PER_BAR - st.last_onset)
-            moves[i] = later | (value == bar)
+                weight[i, bar_line] = GAP_WEIGHT * at_least(table, st.last_onset, st.ioi,
+                                                            start + STEPS_PER_BAR - st.last_onset)
+            moves[i] = later | bar_line
         if not moves.any():
             return logits
         moves_t = torch.from_numpy(moves).to(logits.device)
