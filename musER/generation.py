@@ -88,6 +88,15 @@ OPENING_STEPS = STEPS_PER_BEAT
 POSITION_TEMPERATURE = 3.0
 GAP_WEIGHT = 1.0
 GROOVE_WEIGHT = 2.0
+# lowest and highest pitch of a sampled note per quadrant (Q1..Q4), blended by the asked emotion;
+# a note outside moves by octaves into it (StepDecoder.fold_into_register). Happy and sad: the 1st
+# and 99th percentiles of EMOPIA train's notes. Happy and sad pieces spanned 60-64 and 53-54
+# semitones against EMOPIA's 56 and 47, folded 55-57 and 46-48, and 400 pieces were judged in
+# their quadrant 0.892 of the time against 0.877, nearer real music (distance 0.35 against 0.39).
+# Tense and calm music keep the decoder's register: folded into their percentiles, tense pieces
+# were judged tense less often (0.95 -> 0.82, four seeds) for little distance, and calm ones got
+# narrower than EMOPIA's (39-40 against 45 semitones; 44-46 unfolded)
+REGISTER = ((30, 92), (21, 108), (34, 92), (21, 108))
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,9 @@ class StepDecoder:
         self.arousal = arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
         # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
         self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(row) for row in w]
+        total = w.sum(1, keepdims=True)
+        share = np.where(total > 0, w / np.maximum(total, 1e-9), 0.25)
+        self.register = np.rint(share @ np.array(REGISTER, dtype=float)).astype(int)  # (B, 2) lowest, highest pitch
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
@@ -344,7 +356,17 @@ class StepDecoder:
                                             torch.from_numpy(masks).to(self.device))
         metrical = self.grammar.metrical
         out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
+        if self.prior is not None:  # a real piece's latents (reconstruction, transfer) keep their register
+            self.fold_into_register(out)
         return out
+
+    def fold_into_register(self, out: torch.Tensor) -> None:
+        """In place: notes outside the asked emotion's register (REGISTER) moved by octaves into it."""
+        ids = out[:, COLUMN["pitch"]].cpu().numpy()
+        pitch = self.pitch_of_id[ids]
+        lo, hi = self.register[:, 0], self.register[:, 1]
+        shift = 12 * (np.ceil(np.maximum(lo - pitch, 0) / 12) - np.ceil(np.maximum(pitch - hi, 0) / 12))
+        out[:, COLUMN["pitch"]] = torch.from_numpy(np.where(ids > 0, ids + shift, ids).astype(np.int64)).to(out.device)
 
     def advance(self) -> None:
         self.pos += 1

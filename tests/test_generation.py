@@ -484,3 +484,42 @@ def test_transfer_keeps_the_input_tempo_unless_tempo_is_moved(model):
     for piece, want in ((kept, want_src), (moved, want_ref)):  # the untrained decoder may write one bar only
         got = np.diff(piece.bar_times)
         assert np.allclose(got, want[:len(got)])
+
+
+def test_notes_outside_the_asked_emotions_register_move_by_octaves_into_it(model):
+    from musER.elements import COLUMN
+    from musER.generation import REGISTER, SamplingSettings, StepDecoder
+
+    engine, vocab = model._engine, model._engine.vocab
+    emotion = torch.tensor([quadrant_weights(1, 1), quadrant_weights(1, -1)], dtype=torch.float32)  # happy, calm
+    dec = StepDecoder(engine.vqvae, engine.prior, vocab, emotion, engine.window, SamplingSettings(), torch.Generator())
+    lo, hi = REGISTER[0]
+    for pitch, happy in ((hi + 8, hi + 8 - 12), (lo - 5, lo - 5 + 12), (60, 60)):
+        out = torch.zeros(2, 8, dtype=torch.long)
+        out[:, COLUMN["pitch"]] = vocab.id_of("pitch", pitch)
+        dec.fold_into_register(out)
+        assert [vocab.value_of("pitch", int(i)) for i in out[:, COLUMN["pitch"]]] == [happy, pitch]  # calm: as it was
+    rests = torch.zeros(2, 8, dtype=torch.long)  # steps without a pitch keep none
+    dec.fold_into_register(rests)
+    assert not rests.any()
+
+
+def test_sampled_happy_notes_keep_to_emopias_register(model, monkeypatch):
+    from musER import generation
+    from musER.elements import COLUMN
+    from musER.engine import sampling_settings
+
+    engine, vocab = model._engine, model._engine.vocab
+    request = GenerationRequest(valence=1, arousal=1, bars=4, n=2, seed=1, temperature=2.0)
+
+    def pitches():
+        ids = generation.generate_tokens(engine.vqvae, engine.prior, vocab, engine._emotion(1, 1, 2), 4,
+                                         engine.window, sampling_settings(request), 1)
+        notes = np.concatenate([s[s[:, COLUMN["type"]] == vocab.id_of("type", "note"), COLUMN["pitch"]] for s in ids])
+        return np.array([vocab.value_of("pitch", int(i)) for i in notes])
+
+    lo, hi = generation.REGISTER[0]
+    assert lo <= pitches().min() and pitches().max() <= hi
+    monkeypatch.setattr(generation, "REGISTER", ((21, 108),) * 4)
+    free = pitches()
+    assert (free < lo).any() or (free > hi).any()  # the untrained model does leave it
