@@ -152,8 +152,8 @@ class EmotionClassifier:
         `max_clips` keeps an even subset of each split (for quick tests).
         """
         root = data_dir(root)
-        x_tr, y_tr, songs = _split_features(root, "train", max_clips)
-        x_val, y_val, _ = _split_features(root, "val", max_clips)
+        x_tr, y_tr, songs = split_features(root, "train", max_clips)
+        x_val, y_val, _ = split_features(root, "val", max_clips)
         model = cls.fit(x_tr, y_tr, songs)
         model.val_accuracy = model.accuracy(x_val, y_val)
         model.info.update({"data": "EMOPIA (CC BY-NC-SA 4.0), train split", "n_train": len(y_tr),
@@ -264,8 +264,8 @@ def song_of(name: str) -> str:
     return Path(name).stem[3:].rsplit("_", 1)[0]
 
 
-def _split_features(root: Path, split: str,
-                    max_clips: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_features(root: Path, split: str,
+                   max_clips: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, quadrant indices and song ids of a split's readable clips."""
     from .midi_io import read_midi
 
