@@ -49,6 +49,8 @@ def main() -> None:
             if quadrant is not None:
                 x.append(note_features(piece.notes))
                 asked.append(QUADRANTS.index(quadrant))
+    if not asked:
+        sys.exit("no piece has an asked quadrant: name files Q1_..., or keep the manifest.csv `muser generate` wrote")
     x, asked = np.array(x), np.array(asked)
     print(f"| judge | EMOPIA val (n={len(y_val)}) | pieces (n={len(asked)}) | "
           + " | ".join(f"asked {q}" for q in QUADRANTS) + " |")
