@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+import numpy as np
+
 # The seven element families, in the order of the latent slices (DESIGN 1).
 ELEMENTS: tuple[str, ...] = ("tempo", "chord", "beat", "type", "pitch", "duration", "velocity")
 # Columns of one compound step: the seven elements, then the emotion family.
@@ -84,3 +86,11 @@ def quadrant_weights(valence: float, arousal: float) -> tuple[float, float, floa
     """
     v, a = (valence + 1) / 2, (arousal + 1) / 2
     return (v * a, (1 - v) * a, (1 - v) * (1 - a), v * (1 - a))
+
+
+def quadrant_shares(weights) -> np.ndarray:
+    """Quadrant weights (..., 4) scaled to sum to 1 along the last axis, for blending per-quadrant
+    tables; a row of zeros (no emotion) gives each quadrant a quarter."""
+    w = np.asarray(weights, dtype=float)
+    total = w.sum(-1, keepdims=True)
+    return np.where(total > 0, w / np.maximum(total, 1e-12), 0.25)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .beat_codes import BeatCodes
-from .elements import COLUMN, ELEMENTS, FAMILIES
+from .elements import COLUMN, ELEMENTS, FAMILIES, quadrant_shares
 from .errors import Cancelled
 from .grammar import Grammar
 from .metrics import key_correlations
@@ -158,9 +158,8 @@ class StepDecoder:
         self.arousal = arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
         # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
         self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(row) for row in w]
-        total = w.sum(1, keepdims=True)
-        share = np.where(total > 0, w / np.maximum(total, 1e-9), 0.25)
-        self.register = np.rint(share @ np.array(REGISTER, dtype=float)).astype(int)  # (B, 2) lowest, highest pitch
+        # (B, 2) lowest and highest pitch of a sampled note (fold_into_register)
+        self.register = np.rint(quadrant_shares(w) @ np.array(REGISTER, dtype=float)).astype(int)
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share

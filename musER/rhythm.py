@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .elements import COLUMN
+from .elements import COLUMN, quadrant_shares
 from .vocab import STEPS_PER_BAR, STEPS_PER_BEAT, Vocab
 
 MAX_GAP = STEPS_PER_BAR // 2  # gaps of half a bar or more share the last column
@@ -60,10 +60,8 @@ class GapModel:
         blind /= blind.sum(-1, keepdims=True)
         smoothed = self.counts + BACK_OFF * blind
         probs = smoothed / smoothed.sum(-1, keepdims=True)
-        w = np.asarray(quadrant_weights, dtype=float)
-        w = w / w.sum() if w.sum() > 0 else np.full(4, 0.25)
         with np.errstate(divide="ignore"):
-            return np.log(np.tensordot(w, probs, axes=1))
+            return np.log(np.tensordot(quadrant_shares(quadrant_weights), probs, axes=1))
 
     def to_dict(self) -> dict:
         """Rows as strings of counts, so the table stays a few thousand lines of meta.json."""
