@@ -11,6 +11,7 @@ import csv
 import hashlib
 import logging
 import os
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,9 +126,10 @@ def load_split(split: str, vocab: Vocab, root: str | Path | None = None,
     offsets = np.cumsum([0] + [len(ids) for _, ids in kept])
     tset = TokenizedSet(np.concatenate([ids for _, ids in kept]), offsets, [n for n, _ in kept],
                         np.array([int(quadrant_of(n)[1]) for n, _ in kept]))
-    # a temporary name of this process's own: processes filling the cache at once (DDP ranks)
-    # each replace the target whole; with one shared name one renamed the other's file away
-    tmp = target.with_suffix(f".{os.getpid()}.part.npz")
-    np.savez(tmp, ids=tset.ids, offsets=tset.offsets, names=np.array(tset.names), quadrants=tset.quadrants)
+    # a temporary file of this writer's own, as midi_io does: processes filling the cache at once
+    # (DDP ranks) each replace the target whole; with one shared name one renamed the other's away
+    fd, tmp = tempfile.mkstemp(suffix=".part.npz", dir=target.parent)
+    with os.fdopen(fd, "wb") as fh:
+        np.savez(fh, ids=tset.ids, offsets=tset.offsets, names=np.array(tset.names), quadrants=tset.quadrants)
     os.replace(tmp, target)
     return tset
