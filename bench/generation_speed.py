@@ -4,7 +4,7 @@
 
 Real-time factor = seconds of music produced per second of compute, with the library's default
 sampling (guidance included, three prior copies per piece) unless told otherwise, with the
-float16 weight copies for small batches (the default on a CPU) and in float32 only.
+float16 weight copies for small batches (MusER.load(half=True); off by default) and in float32.
 Prints a Markdown table.
 """
 

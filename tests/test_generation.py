@@ -305,6 +305,40 @@ def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
     assert np.mean(held) < np.mean(classes_after_the_free_notes(False))
 
 
+def test_the_free_notes_take_the_held_mode():
+    from musER.elements import COLUMN
+    from musER.generation import mode_moves, move_into_mode
+
+    vocab = Vocab.default()
+    steps = [np.zeros(8, dtype=np.int64) for _ in range(5)]
+    for row, pitch in zip(steps, (60, 64, 66, 69)):  # C, E, F-sharp, A; the last step has no pitch
+        row[COLUMN["pitch"]] = vocab.id_of("pitch", pitch)
+    c_minor = tuple(torch.from_numpy(a) for a in mode_moves(vocab.values["pitch"], 0, True))
+    move_into_mode(steps, c_minor)
+    # the mode's notes move by a semitone; other notes, and steps without a pitch, stay
+    assert [vocab.value_of("pitch", int(row[COLUMN["pitch"]])) for row in steps] == [60, 63, 66, 68, None]
+
+
+def test_generation_moves_the_notes_before_the_held_key_into_its_mode(model, monkeypatch):
+    from musER import generation
+    from musER.elements import COLUMN
+
+    held = []  # (steps so far, their number, the held mode's moves) per piece
+
+    def spy(steps, key_moves):
+        generation_move(steps, key_moves)
+        held.append((steps, len(steps), key_moves))
+
+    generation_move = generation.move_into_mode
+    monkeypatch.setattr(generation, "move_into_mode", spy)
+    model.generate(GenerationRequest(bars=8, n=3, seed=4, temperature=2.0))
+    assert held
+    for steps, before, (src, _) in held:
+        pitches = [int(row[COLUMN["pitch"]]) for row in steps[:before]]
+        assert sum(p > 0 for p in pitches) >= generation.KEY_LOCK_AFTER
+        assert not set(pitches) & set(src.tolist())
+
+
 def test_valence_guidance_acts_only_away_from_neutral_valence(model):
     def notes(valence, push):  # one piece per call
         pieces = model.generate(GenerationRequest(valence=valence, arousal=0.5, bars=4, n=1, seed=5,
