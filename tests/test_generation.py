@@ -324,12 +324,12 @@ def test_generation_moves_the_notes_before_the_held_key_into_its_mode(model, mon
     from musER.elements import COLUMN
 
     held = []  # (steps so far, their number, the held mode's moves) per piece
+    original = generation.move_into_mode
 
     def spy(steps, key_moves):
-        generation_move(steps, key_moves)
+        original(steps, key_moves)
         held.append((steps, len(steps), key_moves))
 
-    generation_move = generation.move_into_mode
     monkeypatch.setattr(generation, "move_into_mode", spy)
     model.generate(GenerationRequest(bars=8, n=3, seed=4, temperature=2.0))
     assert held
