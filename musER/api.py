@@ -42,7 +42,7 @@ class GenerationRequest:
     # guidance 3 + valence guidance 2 judged best of the settings tried (README, Results)
     guidance: float = 3.0  # classifier-free guidance against the null condition
     valence_guidance: float = 2.0  # extra push away from the same arousal with the opposite valence
-    key_lock: bool = True  # after 12 free notes, keep to the key the piece has set up (README)
+    key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)
     pedal: bool = True  # notes ring to the next half-bar pedal change, as EMOPIA's pianists play
 
     def __post_init__(self) -> None:

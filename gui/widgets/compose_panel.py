@@ -68,7 +68,8 @@ class ComposePanel(QWidget):
         form.addRow("Seed", seed_row)
         self.key_lock = QCheckBox("Keep to the key")
         self.key_lock.setChecked(True)
-        self.key_lock.setToolTip("after the first notes, stay in the major or minor scale the piece has set up")
+        self.key_lock.setToolTip("after the first notes, stay in the major or minor scale they set up "
+                                 "(the first notes take its mode too)")
         form.addRow("", self.key_lock)
         self.pedal = QCheckBox("Sustain pedal")
         self.pedal.setChecked(True)
