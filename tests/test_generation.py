@@ -547,8 +547,9 @@ def test_sampled_happy_notes_keep_to_emopias_register(model, monkeypatch):
     request = GenerationRequest(valence=1, arousal=1, bars=4, n=2, seed=1, temperature=2.0)
 
     def pitches():
-        ids = generation.generate_tokens(engine.vqvae, engine.prior, vocab, engine._emotion(1, 1, 2), 4,
-                                         engine.window, sampling_settings(request), 1)
+        emotion = engine._emotion(request.valence, request.arousal, request.n)
+        ids = generation.generate_tokens(engine.vqvae, engine.prior, vocab, emotion, request.bars,
+                                         engine.window, sampling_settings(request), request.seed)
         notes = np.concatenate([s[s[:, COLUMN["type"]] == vocab.id_of("type", "note"), COLUMN["pitch"]] for s in ids])
         return np.array([vocab.value_of("pitch", int(i)) for i in notes])
 
