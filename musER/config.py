@@ -98,7 +98,7 @@ class TrainConfig(_Config):
     warmup_steps: int = 100
     grad_clip: float = 3.0
     window: int = 512  # training crop in steps; generation slides a window of this size
-    transpose: int = 5  # random transposition in [-transpose, transpose] semitones
+    transpose: int = 5  # keys in [-transpose, transpose] semitones: one drawn per VQ-VAE crop, per prior clip
     patience: int = 4
     seed: int = 0
     max_minutes: float = 35.0  # 0 = no limit; the cosine schedule ends at the limit (configs/shipped-gpu.json)

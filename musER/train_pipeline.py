@@ -56,7 +56,8 @@ def _coerce(cls, key: str, raw: str):
 def resolve_configs(args) -> tuple[VQVAEConfig, PriorConfig, TrainConfig, TrainConfig]:
     vq, prior = preset(args.preset)
     sections = {"vqvae": vq.to_dict(), "prior": prior.to_dict(), "train": TrainConfig().to_dict(),
-                "prior_train": TrainConfig(lr=1e-3, epochs=30, max_minutes=38.0).to_dict()}
+                # the prior's codes of each clip are encoded in 2 * transpose + 1 keys before training
+                "prior_train": TrainConfig(lr=1e-3, epochs=30, max_minutes=38.0, transpose=2).to_dict()}
     if args.config:
         try:
             overrides = json.loads(Path(args.config).read_text())

@@ -102,8 +102,7 @@ def evaluate_prior(model, data: CodeSet, window: int, device) -> dict[str, float
 
 
 def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfig | None = None,
-                train_cfg: TrainConfig | None = None, device: str = "auto", progress: bool = True,
-                shifts: tuple[int, ...] = (-2, -1, 0, 1, 2)) -> dict:
+                train_cfg: TrainConfig | None = None, device: str = "auto", progress: bool = True) -> dict:
     run_dir = Path(run_dir)
     saved = json.loads((run_dir / "vqvae_config.json").read_text())
     vocab = Vocab.from_dict(saved["vocab"])
@@ -116,7 +115,9 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
     vqvae = build_vqvae(vq_cfg, vocab)
     vqvae.load_state_dict(torch.load(run_dir / "vqvae_best.pt", map_location="cpu")["model"])
     vqvae.to(dev)
-    train = encode_codes(vqvae, load_split("train", vocab, data_root, cache), vocab, list(shifts), window, dev)
+    # the codes of every transposition are encoded once; each epoch draws one per clip
+    shifts = list(range(-train_cfg.transpose, train_cfg.transpose + 1))
+    train = encode_codes(vqvae, load_split("train", vocab, data_root, cache), vocab, shifts, window, dev)
     val = encode_codes(vqvae, load_split("val", vocab, data_root, cache), vocab, [0], window, dev)
     (run_dir / "prior_config.json").write_text(json.dumps({"model": prior_cfg.to_dict(), "train": train_cfg.to_dict(),
                                                              "device": device_name(dev)}, indent=1))

@@ -56,6 +56,21 @@ def test_a_prior_that_reads_the_decoded_tokens_trains_and_generates_past_its_win
     assert max(p.n_notes for p in pieces) > 16 and slides
 
 
+def test_the_prior_trains_on_every_transposition_the_setting_names(tmp_path, monkeypatch):
+    from musER import train_prior
+
+    code_sets = []
+    encode = train_prior.encode_codes
+    monkeypatch.setattr(train_prior, "encode_codes", lambda *a: code_sets.append(encode(*a)) or code_sets[-1])
+    root = fake_emopia(tmp_path / "emopia")
+    assert main(train_args(root, tmp_path, "--set", "train.epochs=1", "--set", "prior_train.epochs=1",
+                           "--set", "prior_train.transpose=3")) == 0
+    train, val = code_sets
+    # each training clip in seven keys, each one's steps different; validation clips as played
+    assert all(len({t.tobytes() for t in versions}) == 7 for versions in train.tokens)
+    assert all(len(versions) == 1 for versions in val.tokens)
+
+
 def test_bad_training_settings_are_clear(tmp_path, capsys):
     root = fake_emopia(tmp_path / "emopia")
     assert main(train_args(root, tmp_path, "--set", "train.epochs=many")) == 2
