@@ -21,18 +21,19 @@ from musER.api import MusER, load_piece
 from musER.data import data_dir, split_files
 from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier
 from musER.metrics import pitch_class_histogram
+from musER.tokenizer import decode_ids
+from musER.vocab import STEPS_PER_BAR
 
 ELEMENTS = ["velocity", "duration", "tempo"]
 
 
-def grid_notes(model: MusER, piece) -> set[tuple[int, int, int]]:
-    from musER.elements import COLUMN
-    from musER.transfer_align import step_keys
-
-    engine = model._engine
-    ids = engine.encode_piece(piece)
-    keys = step_keys(ids, engine.vocab)
-    return {(k[1], k[2], int(row[COLUMN["pitch"]])) for k, row in zip(keys, ids) if k[0] == "note"}
+def grid_notes(piece) -> set[tuple[int, int, int]]:
+    """(bar, position, pitch) of every note, on the piece's own bar lines: re-encoding the result
+    would track its beats again and could start its bars on another beat."""
+    bars = piece.bar_times
+    k = np.clip(np.searchsorted(bars, piece.notes[:, 0] + 1e-6, "right") - 1, 0, len(bars) - 2)
+    position = np.round((piece.notes[:, 0] - bars[k]) / (bars[k + 1] - bars[k]) * STEPS_PER_BAR)
+    return {(int(b), int(p), int(q)) for b, p, q in zip(k, position, piece.notes[:, 2])}
 
 
 def main() -> None:
@@ -58,7 +59,8 @@ def main() -> None:
         flips.append(before["arousal_high"] != after["arousal_high"] and after["arousal_high"] == (target_arousal > 0))
         a, b = pitch_class_histogram(src.notes), pitch_class_histogram(out.notes)
         cosines.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)))
-        ga, gb = grid_notes(model, src), grid_notes(model, out)
+        engine = model._engine  # the input as the model reads it, on its bar grid
+        ga, gb = grid_notes(decode_ids(engine.encode_piece(src), engine.vocab)), grid_notes(out)
         f1s.append(2 * len(ga & gb) / max(len(ga) + len(gb), 1))
     print(f"pairs: {args.pairs}; elements moved: {', '.join(ELEMENTS)}")
     print(f"arousal flipped to the reference's side (classifier): {np.mean(flips):.2f}")

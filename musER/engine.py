@@ -12,7 +12,7 @@ import torch
 from .batching import bar_line_steps, bar_windows
 from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
-from .elements import ELEMENTS, latent_slice, quadrant_weights
+from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
 from .midi_io import apply_sustain
@@ -182,8 +182,15 @@ class Engine:
         for e in elements:
             sl = latent_slice(e)
             z[has, sl] = zq_ref[idx[has], sl]
+        # With its rhythm kept (type and beat), a piece keeps every element not moved, step by step:
+        # decoded freely from its latents, only half its notes came back (bench/transfer_eval.py)
+        forced = None
+        if "type" not in elements and "beat" not in elements:
+            forced = src.astype(np.int64)
+            forced[:, [COLUMN[e] for e in elements]] = -1
+            forced = forced[None]
         seq = decode_latents(self.vqvae, self.vocab, z[None], self._emotion(valence, arousal, 1), self.window,
-                             SamplingSettings(), seed, progress, cancel)[0]
+                             SamplingSettings(), seed, progress, cancel, forced)[0]
         seq = copy_bar_tempi(seq, ref if "tempo" in elements else src, self.vocab)
         piece = decode_ids(seq, self.vocab, name=f"{source.name}-{'+'.join(elements)}")
         piece.valence, piece.arousal, piece.seed = valence, arousal, seed

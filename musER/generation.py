@@ -274,8 +274,10 @@ class StepDecoder:
 
     # -- decoder -------------------------------------------------------------------------
     def decode_step(self, prev_tokens: torch.Tensor | None, z_step: torch.Tensor,
-                    states: list[SequenceState], may_end: list[bool]) -> torch.Tensor:
-        """One content step for every sequence from its latent (B, 112); returns (B, 8) ids."""
+                    states: list[SequenceState], may_end: list[bool],
+                    forced: torch.Tensor | None = None) -> torch.Tensor:
+        """One content step for every sequence from its latent (B, 112); returns (B, 8) ids.
+        `forced` (B, 8) gives ids to take instead of sampling (-1: sample that column)."""
         dec = self.vqvae.decoder
         z = z_step[:, None]  # (B, 1, 112)
         h = dec.emotion(self.emotion)[:, None] if self.pos == 0 else dec.embed(prev_tokens[:, None])
@@ -293,7 +295,7 @@ class StepDecoder:
             type_logits = self.fused.type_logits(x)
         else:
             type_logits = dec.element_logits("type", g, z, None, self.dec_caches)[:, -1]
-        out[:, TYPE_COL] = sample(type_logits, self.gen, temp, 0.9, allowed)
+        out[:, TYPE_COL] = take_forced(sample(type_logits, self.gen, temp, 0.9, allowed), forced, TYPE_COL)
         if self.fused is not None:
             logits = self.fused.other_logits(x, out[:, TYPE_COL])
         else:
@@ -323,7 +325,8 @@ class StepDecoder:
                 later[i, bar + 1 + st.position] = True
         keep_bar = wants_bar | ~later.any(-1)
         beat_allowed = torch.where(keep_bar[:, None], beat_allowed, later)
-        out[:, COLUMN["beat"]] = sample(logits["beat"], self.gen, temp, 0.9, beat_allowed)
+        out[:, COLUMN["beat"]] = take_forced(sample(logits["beat"], self.gen, temp, 0.9, beat_allowed),
+                                             forced, COLUMN["beat"])
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
@@ -352,8 +355,9 @@ class StepDecoder:
                         moves = np.abs(np.arange(len(masks[i])) - st.tempo)  # id 0 is masked at a bar line
                         masks[i] &= moves <= TEMPO_STEP
                         logits["tempo"][i] += torch.from_numpy(self.tempo_moves[moves.clip(max=TEMPO_STEP)]).float()
-            out[:, COLUMN[family]] = sample(logits[family], self.gen, temp, 0.9,
-                                            torch.from_numpy(masks).to(self.device))
+            out[:, COLUMN[family]] = take_forced(sample(logits[family], self.gen, temp, 0.9,
+                                                        torch.from_numpy(masks).to(self.device)),
+                                                 forced, COLUMN[family])
         metrical = self.grammar.metrical
         out[out[:, TYPE_COL] != metrical, COLUMN["beat"]] = 0
         if self.prior is not None:  # a real piece's latents (reconstruction, transfer) keep their register
@@ -575,11 +579,17 @@ def _without_held_positions(steps: list[np.ndarray], vocab: Vocab) -> list[np.nd
 
 
 @torch.inference_mode()
+def take_forced(sampled: torch.Tensor, forced: torch.Tensor | None, col: int) -> torch.Tensor:
+    """A column's forced ids where given (>= 0), else the sampled ones."""
+    return sampled if forced is None else torch.where(forced[:, col] >= 0, forced[:, col], sampled)
+
+
 def decode_latents(vqvae, vocab: Vocab, z: torch.Tensor, emotion: torch.Tensor, window: int,
                    settings: SamplingSettings, seed: int,
                    progress: Callable[[int, int], None] | None = None,
-                   cancel: threading.Event | None = None) -> list[np.ndarray]:
-    """Decode given latent sequences (B, L, 112) step by step under the grammar (reconstruction, transfer)."""
+                   cancel: threading.Event | None = None, forced: np.ndarray | None = None) -> list[np.ndarray]:
+    """Decode given latent sequences (B, L, 112) step by step under the grammar (reconstruction,
+    transfer); `forced` (B, L, 8) holds ids to keep instead of sampling, -1 where sampled."""
     gen = torch.Generator(device=emotion.device).manual_seed(seed)
     dec = StepDecoder(vqvae, None, vocab, emotion, window, settings, gen)
     states = [SequenceState() for _ in range(z.shape[0])]
@@ -590,7 +600,8 @@ def decode_latents(vqvae, vocab: Vocab, z: torch.Tensor, emotion: torch.Tensor, 
             raise Cancelled("decoding cancelled")
         if dec.pos >= window:
             dec.reprime(states)
-        rows = dec.decode_step(prev, z[:, t], states, [t >= length - 1] * len(states))
+        keep = None if forced is None else torch.from_numpy(forced[:, t]).to(emotion.device)
+        rows = dec.decode_step(prev, z[:, t], states, [t >= length - 1] * len(states), keep)
         rows_np, z_np = rows.cpu().numpy(), z[:, t].cpu().numpy()
         for i, st in enumerate(states):
             if not st.done:

@@ -367,6 +367,18 @@ def test_transfer_from_a_reference_and_from_a_target(model):
     assert b.valence == -1 and b.arousal == -1
 
 
+def test_transfer_keeps_every_element_it_does_not_move(model):
+    from musER.tokenizer import decode_ids
+
+    source, reference = synthetic_piece(1, bars=4), synthetic_piece(2, bars=2)
+    as_read = decode_ids(model._engine.encode_piece(source), Vocab.default())  # the input on its bar grid
+    out = model.transfer(source, ["velocity"], reference=reference, valence=-0.5, arousal=0.5, seed=1)
+    # the untrained decoder would write other notes: rhythm, pitch, length and tempo stay the input's
+    assert np.allclose(out.notes[:, :3], as_read.notes[:, :3])
+    assert np.allclose(out.bar_times, as_read.bar_times)
+    assert not np.array_equal(out.notes[:, 3], as_read.notes[:, 3])  # the velocities are decoded
+
+
 def test_transfer_refuses_bad_arguments(model, tmp_path):
     with pytest.raises(ConfigError, match="unknown element"):
         model.transfer(synthetic_piece(1), ["timbre"], reference=synthetic_piece(2))
