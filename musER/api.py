@@ -133,7 +133,8 @@ class MusER:
                  arousal: float | None = None, seed: int = 0, progress: ProgressFn | None = None,
                  cancel: threading.Event | None = None) -> Piece:
         """Replace the chosen elements of `source` by those of `reference` (or of a piece sampled
-        for the target valence/arousal) and decode with the target emotion."""
+        for the target valence/arousal) and decode with the target emotion. Unless type or beat
+        is moved, every element not moved stays the input's, note for note."""
         names = parse_elements(elements)
         if reference is None and (valence is None or arousal is None):
             raise ConfigError("transfer needs a reference piece or a target valence and arousal")
