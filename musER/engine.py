@@ -183,7 +183,7 @@ class Engine:
             sl = latent_slice(e)
             z[has, sl] = zq_ref[idx[has], sl]
         # With its rhythm kept (type and beat), a piece keeps every element not moved, step by step:
-        # decoded freely from its latents, only half its notes came back (bench/transfer_eval.py)
+        # decoded freely from its latents, a tenth of its notes moved or vanished (bench/transfer_eval.py)
         forced = None
         if "type" not in elements and "beat" not in elements:
             forced = src.astype(np.int64)

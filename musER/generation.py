@@ -578,12 +578,12 @@ def _without_held_positions(steps: list[np.ndarray], vocab: Vocab) -> list[np.nd
     return kept
 
 
-@torch.inference_mode()
 def take_forced(sampled: torch.Tensor, forced: torch.Tensor | None, col: int) -> torch.Tensor:
     """A column's forced ids where given (>= 0), else the sampled ones."""
     return sampled if forced is None else torch.where(forced[:, col] >= 0, forced[:, col], sampled)
 
 
+@torch.inference_mode()
 def decode_latents(vqvae, vocab: Vocab, z: torch.Tensor, emotion: torch.Tensor, window: int,
                    settings: SamplingSettings, seed: int,
                    progress: Callable[[int, int], None] | None = None,
