@@ -1,5 +1,6 @@
 """Element transfer on EMOPIA val clips: does moving velocity/duration/tempo from an
-opposite-arousal reference flip the arousal the classifier hears, and what stays?
+opposite-arousal reference (a val clip, or one sampled for the target emotion) flip the
+arousal the classifier hears, and what stays?
 
     python bench/transfer_eval.py --data ../shared/data/emopia [--pairs 20]
 
@@ -48,15 +49,19 @@ def main() -> None:
     high = [f for f in files if f.name[:2] in ("Q1", "Q2")]
     low = [f for f in files if f.name[:2] in ("Q3", "Q4")]
     rng = np.random.default_rng(0)
-    flips, cosines, f1s = [], [], []
+    flips, sampled_flips, cosines, f1s = [], [], [], []
     for i in range(args.pairs):
         src_high = i % 2 == 0
         src = load_piece(rng.choice(high if src_high else low))
         ref = load_piece(rng.choice(low if src_high else high))
         target_arousal = -1.0 if src_high else 1.0
         out = model.transfer(src, ELEMENTS, reference=ref, valence=0.0, arousal=target_arousal, seed=i)
-        before, after = clf.judge([src, out])
-        flips.append(before["arousal_high"] != after["arousal_high"] and after["arousal_high"] == (target_arousal > 0))
+        # the same move towards the target emotion alone, from a reference sampled for it
+        sampled = model.transfer(src, ELEMENTS, valence=0.0, arousal=target_arousal, seed=i)
+        before, after, after_sampled = clf.judge([src, out, sampled])
+        for flipped, result in ((flips, after), (sampled_flips, after_sampled)):
+            flipped.append(before["arousal_high"] != result["arousal_high"]
+                           and result["arousal_high"] == (target_arousal > 0))
         a, b = pitch_class_histogram(src.notes), pitch_class_histogram(out.notes)
         cosines.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)))
         engine = model._engine  # the input as the model reads it, on its bar grid
@@ -64,6 +69,7 @@ def main() -> None:
         f1s.append(2 * len(ga & gb) / max(len(ga) + len(gb), 1))
     print(f"pairs: {args.pairs}; elements moved: {', '.join(ELEMENTS)}")
     print(f"arousal flipped to the reference's side (classifier): {np.mean(flips):.2f}")
+    print(f"arousal flipped with a reference sampled for the target instead: {np.mean(sampled_flips):.2f}")
     print(f"pitch-class profile cosine input vs result: mean {np.mean(cosines):.3f}")
     print(f"note F1 on (bar, position, pitch): mean {np.mean(f1s):.3f}")
 

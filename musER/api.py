@@ -135,13 +135,17 @@ class MusER:
         """Replace the chosen elements of `source` by those of `reference` (or of a piece sampled
         for the target valence/arousal) and decode with the target emotion. Unless type or beat
         is moved, every element not moved stays the input's, note for note."""
+        from .engine import sampling_settings
+
         names = parse_elements(elements)
         if reference is None and (valence is None or arousal is None):
             raise ConfigError("transfer needs a reference piece or a target valence and arousal")
         src = _as_piece(source)
         ref = _as_piece(reference) if reference is not None else None
+        # a reference sampled for the target emotion is composed as generate would compose it
+        sampling = None if ref is not None else sampling_settings(GenerationRequest(valence, arousal, seed=seed))
         with self._lock:
-            return self._engine.transfer(src, names, ref, valence, arousal, seed, progress, cancel)
+            return self._engine.transfer(src, names, ref, valence, arousal, seed, progress, cancel, sampling)
 
     def latents(self, pieces: Sequence[Piece]) -> dict[str, np.ndarray]:
         """Each piece's place in the reference map: element -> (len(pieces), 2)."""

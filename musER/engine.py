@@ -160,14 +160,15 @@ class Engine:
 
     # -- transfer -------------------------------------------------------------------------
     def transfer(self, source: Piece, elements: tuple[str, ...], reference: Piece | None,
-                 valence: float | None, arousal: float | None, seed: int, progress, cancel) -> Piece:
+                 valence: float | None, arousal: float | None, seed: int, progress, cancel,
+                 sampling: SamplingSettings | None = None) -> Piece:
+        """`sampling`: how the reference is sampled when none is given (plain conditional if None)."""
         src = self.encode_piece(source)
         if reference is None:
             bars = len(bar_line_steps(src, self.vocab))
-            settings = SamplingSettings()
             ref_ids = generate_tokens(self.vqvae, self.prior, self.vocab, self._emotion(valence, arousal, 1),
-                                      max(1, min(bars, 64)), self.window, settings, seed, None, cancel,
-                                      beat_codes=self.beat_codes)[0]
+                                      max(1, min(bars, 64)), self.window, sampling or SamplingSettings(), seed,
+                                      None, cancel, beat_codes=self.beat_codes, gaps=self.gaps)[0]
             ref = ref_ids[1:-1]
         else:
             ref = self.encode_piece(reference)

@@ -379,6 +379,20 @@ def test_transfer_keeps_every_element_it_does_not_move(model):
     assert not np.array_equal(out.notes[:, 3], as_read.notes[:, 3])  # the velocities are decoded
 
 
+def test_a_reference_sampled_for_a_target_is_composed_as_generate_composes(model, monkeypatch):
+    import musER.engine as engine_module
+    from musER.engine import sampling_settings
+
+    drawn = []
+    original = engine_module.generate_tokens
+    monkeypatch.setattr(engine_module, "generate_tokens",
+                        lambda *a, **k: drawn.append((a[6], k["gaps"])) or original(*a, **k))
+    model.transfer(synthetic_piece(1), ["velocity"], valence=0.8, arousal=-0.5, seed=3)
+    settings, gaps = drawn[0]  # guidance, valence guidance and key lock as in generate, EMOPIA's gaps
+    assert settings == sampling_settings(GenerationRequest(0.8, -0.5, seed=3))
+    assert gaps is model._engine.gaps
+
+
 def test_transfer_refuses_bad_arguments(model, tmp_path):
     with pytest.raises(ConfigError, match="unknown element"):
         model.transfer(synthetic_piece(1), ["timbre"], reference=synthetic_piece(2))
