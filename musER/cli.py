@@ -261,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("input")
     t.add_argument("--reference", help="MIDI whose elements are taken")
     _va_args(t, False)
-    t.add_argument("--elements", required=True, help="comma list: tempo,chord,beat,pitch,duration,velocity")
+    t.add_argument("--elements", required=True,
+                   help="comma list of tempo,chord,beat,type,pitch,duration,velocity; unless beat or type "
+                        "is moved, every other element stays the input's")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True)
     t.add_argument("--overwrite", action="store_true")

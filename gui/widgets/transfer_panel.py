@@ -54,6 +54,10 @@ class TransferPanel(QWidget):
         choose_reference.clicked.connect(self.open_reference_clicked)
 
         self.element_boxes = {e: QCheckBox(e) for e in TRANSFER_ELEMENTS}
+        for box in self.element_boxes.values():
+            box.setToolTip("unticked elements stay as they are, note for note")
+        self.element_boxes["beat"].setToolTip("moves the rhythm: the whole piece is decoded again, "
+                                              "so unticked elements follow it only roughly")
         elements = QGridLayout()
         for i, box in enumerate(self.element_boxes.values()):
             box.toggled.connect(self._update_enabled)
