@@ -22,7 +22,7 @@ from musER.api import MusER, load_piece
 from musER.data import data_dir, split_files
 from musER.emotion_classifier import DEFAULT_PATH, EmotionClassifier
 from musER.metrics import pitch_class_histogram
-from musER.tokenizer import decode_ids
+from musER.tokenizer import decode_ids, to_units
 from musER.vocab import STEPS_PER_BAR
 
 ELEMENTS = ["velocity", "duration", "tempo"]
@@ -31,10 +31,8 @@ ELEMENTS = ["velocity", "duration", "tempo"]
 def grid_notes(piece) -> set[tuple[int, int, int]]:
     """(bar, position, pitch) of every note, on the piece's own bar lines: re-encoding the result
     would track its beats again and could start its bars on another beat."""
-    bars = piece.bar_times
-    k = np.clip(np.searchsorted(bars, piece.notes[:, 0] + 1e-6, "right") - 1, 0, len(bars) - 2)
-    position = np.round((piece.notes[:, 0] - bars[k]) / (bars[k + 1] - bars[k]) * STEPS_PER_BAR)
-    return {(int(b), int(p), int(q)) for b, p, q in zip(k, position, piece.notes[:, 2])}
+    units = to_units(piece.notes[:, 0], piece.bar_times)
+    return {(int(u // STEPS_PER_BAR), int(u % STEPS_PER_BAR), int(p)) for u, p in zip(units, piece.notes[:, 2])}
 
 
 def main() -> None:

@@ -65,8 +65,8 @@ def encode_notes(
     stats = {"notes": len(notes)}
     bars = bar_lines(notes, beat_times)
     grid, tempo_ids = _quantised_bars(bars, vocab)
-    on_units = _to_units(notes[:, 0], grid)
-    off_units = _to_units(notes[:, 1], grid)
+    on_units = to_units(notes[:, 0], grid)
+    off_units = to_units(notes[:, 1], grid)
     pitch = notes[:, 2].round().astype(int)
     out_of_range = (pitch < PITCH_MIN) | (pitch > PITCH_MAX)
     stats["pitch_folded"] = int(out_of_range.sum())
@@ -144,7 +144,7 @@ def _quantised_bars(bars: np.ndarray, vocab: Vocab) -> tuple[np.ndarray, np.ndar
     return grid, ids
 
 
-def _to_units(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+def to_units(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Seconds -> grid units (1/12 beat) along the quantised bar lines."""
     k = np.clip(np.searchsorted(grid, times, side="right") - 1, 0, len(grid) - 2)
     frac = (times - grid[k]) / (grid[k + 1] - grid[k])
