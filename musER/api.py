@@ -143,7 +143,7 @@ class MusER:
         src = _as_piece(source)
         ref = _as_piece(reference) if reference is not None else None
         # a reference sampled for the target emotion is composed as generate would compose it
-        sampling = None if ref is not None else sampling_settings(GenerationRequest(valence, arousal, seed=seed))
+        sampling = None if ref is not None else sampling_settings(GenerationRequest(valence, arousal))
         with self._lock:
             return self._engine.transfer(src, names, ref, valence, arousal, seed, progress, cancel, sampling)
 
