@@ -585,3 +585,48 @@ def test_sampled_happy_notes_keep_to_emopias_register(model, monkeypatch):
     monkeypatch.setattr(generation, "REGISTER", ((21, 108),) * 4)
     free = pitches()
     assert (free < lo).any() or (free > hi).any()  # the untrained model does leave it
+
+
+def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more_and_never_in_sad_music(
+        model, monkeypatch):
+    from musER import generation
+    from musER.elements import COLUMN
+    from musER.model.fused_heads import FusedElementHeads
+
+    states, locked_at = [], {}  # every sequence's state; where its key was taken (steps so far)
+
+    class Recorded(generation.SequenceState):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            states.append(self)
+
+    original = generation.move_into_mode
+
+    def spy(steps, key_moves):
+        original(steps, key_moves)
+        locked_at[id(steps)] = len(steps)
+
+    monkeypatch.setattr(generation, "SequenceState", Recorded)
+    monkeypatch.setattr(generation, "move_into_mode", spy)
+    plain = FusedElementHeads.other_logits
+
+    def off_key_share(valence, arousal, penalty):
+        monkeypatch.setattr(generation, "KEY_PENALTY", penalty)
+        states.clear()
+        model.generate(GenerationRequest(valence, arousal, bars=16, n=3, seed=4, temperature=2.0))
+        off = total = 0
+        for st in states:
+            assert id(st.tokens) in locked_at
+            ids = np.array([int(row[COLUMN["pitch"]]) for row in st.tokens[locked_at[id(st.tokens)]:]])
+            ids = ids[ids > 0]
+            off, total = off + int((~st.key_pitches[ids]).sum()), total + len(ids)
+        return off / total
+
+    def decisive(self, x, type_ids):  # a decoder that wants its notes by some nats, as a trained one does
+        return {e: v * 10 if e == "pitch" else v for e, v in plain(self, x, type_ids).items()}
+
+    monkeypatch.setattr(FusedElementHeads, "other_logits", decisive)
+    shipped = generation.KEY_PENALTY
+    assert off_key_share(0.5, 0.5, float("inf")) == 0
+    assert 0 < off_key_share(0.5, 0.5, shipped) < off_key_share(0.5, 0.5, 0.0)
+    assert off_key_share(-1.0, -1.0, shipped) == 0  # sad music keeps to its key
