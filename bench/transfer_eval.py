@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=20)
     args = ap.parse_args()
     model = MusER.load(args.checkpoint)
+    engine = model._engine
     clf = EmotionClassifier.load(DEFAULT_PATH)
     files = split_files(data_dir(args.data), "val")
     high = [f for f in files if f.name[:2] in ("Q1", "Q2")]
@@ -62,7 +63,7 @@ def main() -> None:
                            and result["arousal_high"] == (target_arousal > 0))
         a, b = pitch_class_histogram(src.notes), pitch_class_histogram(out.notes)
         cosines.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)))
-        engine = model._engine  # the input as the model reads it, on its bar grid
+        # the input as the model reads it, on its bar grid
         ga, gb = grid_notes(decode_ids(engine.encode_piece(src), engine.vocab)), grid_notes(out)
         f1s.append(2 * len(ga & gb) / max(len(ga) + len(gb), 1))
     print(f"pairs: {args.pairs}; elements moved: {', '.join(ELEMENTS)}")

@@ -167,9 +167,10 @@ class StepDecoder:
         self.arousal = arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
         # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
         self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(row) for row in w]
-        self.key_penalty = KEY_PENALTY + SAD_KEY_PENALTY * quadrant_shares(w)[:, 2]  # (B,) nats
+        shares = quadrant_shares(w)
+        self.key_penalty = KEY_PENALTY + SAD_KEY_PENALTY * shares[:, 2]  # (B,) nats
         # (B, 2) lowest and highest pitch of a sampled note (fold_into_register)
-        self.register = np.rint(quadrant_shares(w) @ np.array(REGISTER, dtype=float)).astype(int)
+        self.register = np.rint(shares @ np.array(REGISTER, dtype=float)).astype(int)
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
