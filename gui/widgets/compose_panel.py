@@ -68,7 +68,7 @@ class ComposePanel(QWidget):
         form.addRow("Seed", seed_row)
         self.key_lock = QCheckBox("Keep to the key")
         self.key_lock.setChecked(True)
-        self.key_lock.setToolTip("after the first notes, stay in the major or minor scale they set up "
+        self.key_lock.setToolTip("after the first notes, stay in the major or harmonic minor scale they set up "
                                  "(the first notes take its mode too); a note outside it only where it is "
                                  "wanted far more, never in sad music")
         form.addRow("", self.key_lock)
