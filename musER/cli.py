@@ -227,7 +227,7 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
                         help="extra push away from the opposite valence (0 = none; default: the library's, 2)")
     parser.add_argument("--no-key-lock", action="store_true",
                         help="let notes leave the key the piece has set up (by default they keep to it, but for "
-                             "notes the decoder wants far more; sad music keeps to it)")
+                             "notes the decoder wants far more)")
     parser.add_argument("--no-pedal", action="store_true",
                         help="notes as decoded, without the sustain pedal changed every half bar")
 

@@ -53,15 +53,15 @@ KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 # how far the asked valence tips a held key towards major or minor (correlation units); the prior
 # alone barely renders mode, the main cue of valence in music
 KEY_MODE_WEIGHT = 0.2
-# nats a note outside the held key loses against the decoder's other notes, plus SAD_KEY_PENALTY
-# in proportion to sad music asked (at the sad corner 23, in effect the scale alone). With the
-# scale alone, happy and tense pieces used fewer pitch classes than EMOPIA's (7.4 and 8.1 against
-# 9.0: its pianists add chromatic notes); at 3 (sad music held) 600 pieces of fresh seeds were
-# judged in their quadrant 0.787 of the time against 0.755, by the two other judges 0.837 / 0.808
-# against 0.788 / 0.797, and lay nearer real music (distance 0.32 against 0.38). Sad pieces at 3
-# were judged sad less often (0.48 against 0.66, two seeds); 1.5 cost happy pieces (0.68 against 0.80)
+# nats a note outside the held key loses against the decoder's other notes. With the scale alone,
+# happy and tense pieces used fewer pitch classes than EMOPIA's (7.4 and 8.1 against 9.0: its
+# pianists add chromatic notes); at 3, 600 pieces of fresh seeds were judged in their quadrant
+# 0.787 of the time against 0.755, by the two other judges 0.837 / 0.808 against 0.788 / 0.797, and
+# lay nearer real music (distance 0.32 against 0.38); 1.5 cost happy pieces (0.68 against 0.80).
+# Sad pieces kept to the scale alone until the harmonic minor held their mode: at 3 they were
+# judged sad 0.48 against 0.66 with the natural minor, and with the harmonic minor 0.94 against
+# 0.955, by the network 0.875 against 0.78, nearer real music (0.375 against 0.455; 8 fresh seeds)
 KEY_PENALTY = 3.0
-SAD_KEY_PENALTY = 20.0
 # logit bonus per unit of |valence| for the notes of the held key's tonic triad near the decoder's
 # own choice (decode_step): a clearer tonal centre where a clear emotion is asked. In 4 of 8 tense
 # pieces the prior drifted to the relative major of the held minor key (its notes allow it). A
@@ -175,7 +175,6 @@ class StepDecoder:
         # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
         self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(row) for row in w]
         shares = quadrant_shares(w)
-        self.key_penalty = KEY_PENALTY + SAD_KEY_PENALTY * shares[:, 2]  # (B,) nats
         # (B, 2) lowest and highest pitch of a sampled note (fold_into_register)
         self.register = np.rint(shares @ np.array(REGISTER, dtype=float)).astype(int)
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
@@ -362,10 +361,10 @@ class StepDecoder:
                         src, dst = st.key_moves
                         row = logits["pitch"][i]
                         row[dst] = torch.logaddexp(row[dst], row[src])  # the moved note keeps its chance
-                        if math.isinf(self.key_penalty[i]):
+                        if math.isinf(KEY_PENALTY):
                             masks[i] &= st.key_pitches
                         else:
-                            row[~torch.from_numpy(st.key_pitches)] -= float(self.key_penalty[i])
+                            row[~torch.from_numpy(st.key_pitches)] -= KEY_PENALTY
                         own_choice = int(row.masked_fill(~torch.from_numpy(masks[i]), float("-inf")).argmax())
                         if own_choice:  # the triad's notes near it, not an octave away, which widened the range
                             near = np.abs(self.pitch_of_id - self.pitch_of_id[own_choice]) <= TRIAD_REACH

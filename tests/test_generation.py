@@ -587,8 +587,7 @@ def test_sampled_happy_notes_keep_to_emopias_register(model, monkeypatch):
     assert (free < lo).any() or (free > hi).any()  # the untrained model does leave it
 
 
-def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more_and_never_in_sad_music(
-        model, monkeypatch):
+def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more(model, monkeypatch):
     from musER import generation
     from musER.elements import COLUMN
     from musER.model.fused_heads import FusedElementHeads
@@ -629,4 +628,4 @@ def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more_
     shipped = generation.KEY_PENALTY
     assert off_key_share(0.5, 0.5, float("inf")) == 0
     assert 0 < off_key_share(0.5, 0.5, shipped) < off_key_share(0.5, 0.5, 0.0)
-    assert off_key_share(-1.0, -1.0, shipped) == 0  # sad music keeps to its key
+    assert 0 < off_key_share(-1.0, -1.0, shipped) < off_key_share(-1.0, -1.0, 0.0)  # sad music too

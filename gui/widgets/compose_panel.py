@@ -70,7 +70,7 @@ class ComposePanel(QWidget):
         self.key_lock.setChecked(True)
         self.key_lock.setToolTip("after the first notes, stay in the major or harmonic minor scale they set up "
                                  "(the first notes take its mode too); a note outside it only where it is "
-                                 "wanted far more, never in sad music")
+                                 "wanted far more")
         form.addRow("", self.key_lock)
         self.pedal = QCheckBox("Sustain pedal")
         self.pedal.setChecked(True)
