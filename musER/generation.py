@@ -49,6 +49,16 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
 # the minor mode lowers the major third and sixth and raises the minor seventh to the leading
 # tone; the major mode raises the minor third, sixth and seventh.
 MODE_MOVES = {True: {4: 3, 9: 8, 10: 11}, False: {3: 4, 8: 9, 10: 11}}
+# share of the minor seventh's chance (B-flat in C minor) that stays where it is instead of moving
+# to the leading tone, per quadrant (Q1..Q4), blended by the asked emotion; the seventh is then in
+# the held scale. EMOPIA's tense clips play both about as often (0.059 and 0.036 of their notes);
+# moved wholly, tense pieces played B 0.103 and B-flat 0.006 of the time and three times EMOPIA's
+# share of diminished and augmented triads. Half kept, 200 tense pieces of fresh seeds lay nearer
+# real music (distance 0.55 against 0.65, pitch-class profile 0.24 against 0.35 from EMOPIA's)
+# and were judged tense about as often (0.970 / 0.925 / 0.835 against 0.965 / 0.915 / 0.870). Sad
+# pieces keep none: half kept, the network judged them sad 0.76 against 0.88, at distance 0.38
+# against 0.36 (docs/experiments.md)
+MINOR_SEVENTH_KEPT = (0.0, 0.5, 0.0, 0.0)
 KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 # how far the asked valence tips a held key towards major or minor (correlation units); the prior
 # alone barely renders mode, the main cue of valence in music
@@ -147,7 +157,8 @@ class SequenceState:
     last_bar_onsets: set = field(default_factory=set)  # and of the bar before
     pitch_classes: np.ndarray = field(default_factory=lambda: np.zeros(12))  # notes so far per class
     key_pitches: np.ndarray | None = None  # pitch ids of the held key (id 0 too), from the KEY_LOCK_AFTER-th note on
-    key_moves: tuple[torch.Tensor, torch.Tensor] | None = None  # pitch ids the held mode moves (mode_moves)
+    # pitch ids the held mode moves (mode_moves) and the share of each one's chance kept (move_chances)
+    key_moves: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
     key_triad: torch.Tensor | None = None  # (pitch vocab,) bool: notes of the held key's tonic triad
     done: bool = False
 
@@ -177,6 +188,7 @@ class StepDecoder:
         shares = quadrant_shares(w)
         # (B, 2) lowest and highest pitch of a sampled note (fold_into_register)
         self.register = np.rint(shares @ np.array(REGISTER, dtype=float)).astype(int)
+        self.seventh_kept = shares @ np.array(MINOR_SEVENTH_KEPT)  # (B,)
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
@@ -352,15 +364,19 @@ class StepDecoder:
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
                         if st.key_pitches is None:  # chosen once: re-estimating after a mode change drifts flatwards
                             tonic, minor = held_key(st.pitch_classes, float(self.valence[i]))
-                            st.key_pitches = np.append(scale_of(tonic, minor), True)[self.pitch_class_of_id]
-                            st.key_moves = tuple(torch.from_numpy(a) for a in
-                                                 mode_moves(self.vocab.values["pitch"], tonic, minor))
+                            kept = float(self.seventh_kept[i]) if minor else 0.0
+                            scale = scale_of(tonic, minor)
+                            scale[(tonic + 10) % 12] |= kept > 0
+                            st.key_pitches = np.append(scale, True)[self.pitch_class_of_id]
+                            src, dst = mode_moves(self.vocab.values["pitch"], tonic, minor)
+                            st.key_moves = (torch.from_numpy(src), torch.from_numpy(dst),
+                                            torch.from_numpy(np.where((self.pitch_of_id[src] - tonic) % 12 == 10,
+                                                                      kept, 0.0)).float())
                             triad = np.append(tonic_triad(tonic, minor), False)  # id 0 (no pitch) gets none
                             st.key_triad = torch.from_numpy(triad[self.pitch_class_of_id])
                             move_into_mode(st.tokens, st.key_moves)  # the free notes too
-                        src, dst = st.key_moves
                         row = logits["pitch"][i]
-                        row[dst] = torch.logaddexp(row[dst], row[src])  # the moved note keeps its chance
+                        move_chances(row, *st.key_moves)
                         if math.isinf(KEY_PENALTY):
                             masks[i] &= st.key_pitches
                         else:
@@ -464,7 +480,14 @@ def mode_moves(pitch_values: list, tonic: int, minor: bool) -> tuple[np.ndarray,
     return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
 
 
-def move_into_mode(steps: list[np.ndarray], key_moves: tuple[torch.Tensor, torch.Tensor]) -> None:
+def move_chances(row: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, kept: torch.Tensor) -> None:
+    """In place on one note's logits: each note the held mode moves (mode_moves) gives its chance
+    to its target, but for the share `kept` (per move), which stays where it is."""
+    row[dst] = torch.logaddexp(row[dst], row[src] + torch.log1p(-kept))
+    row[src] = torch.where(kept > 0, row[src] + torch.log(kept), row[src])  # moved wholly: the key's penalty
+
+
+def move_into_mode(steps: list[np.ndarray], key_moves: tuple[torch.Tensor, ...]) -> None:
     """In place: the notes of `steps` that tell the modes apart, moved as the held mode moves later
     notes (mode_moves: E -> E-flat once C minor is held). Applied to the free notes when the key is
     held, so a piece does not open in the other mode: before, 19-24 % of the first 12 notes of

@@ -224,6 +224,46 @@ def test_a_held_mode_moves_the_notes_that_tell_major_from_minor_by_a_semitone():
     assert 108 not in a_major and all(21 <= q <= 108 for q in a_major.values())
 
 
+def test_a_moved_note_keeps_the_share_of_its_chance_it_is_told_to():
+    from musER.generation import move_chances
+
+    row = torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4]))  # E-flat, E, B-flat, B (ids 0-3)
+    src, dst = torch.tensor([1, 2]), torch.tensor([0, 3])
+    moved_wholly = row.clone()
+    move_chances(moved_wholly, src, dst, torch.tensor([0.0, 0.0]))
+    # E and B-flat give all their chance away and keep their own logits (the key's penalty takes them)
+    assert moved_wholly.exp().tolist() == pytest.approx([0.3, 0.2, 0.3, 0.7])
+    half = row.clone()
+    move_chances(half, src, dst, torch.tensor([0.0, 0.5]))  # B-flat keeps half
+    assert half.exp().tolist() == pytest.approx([0.3, 0.2, 0.15, 0.55])
+
+
+def test_tense_music_keeps_half_the_minor_sevenths_chance_and_sad_music_none(model, monkeypatch):
+    from musER import generation
+
+    states = []
+
+    class Recorded(generation.SequenceState):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            states.append(self)
+
+    monkeypatch.setattr(generation, "SequenceState", Recorded)
+
+    def kept_shares(valence, arousal):
+        states.clear()
+        model.generate(GenerationRequest(valence, arousal, bars=8, n=3, seed=4))
+        held = [st for st in states if st.key_moves is not None]
+        assert held
+        for st in held:  # a kept seventh is in the held scale
+            src, _, kept = st.key_moves
+            assert st.key_pitches[src[kept > 0]].all()
+        return torch.cat([st.key_moves[2] for st in held]).unique().tolist()
+
+    assert kept_shares(-1.0, -1.0) == [0.0]
+    assert kept_shares(-1.0, 1.0) == [0.0, 0.5]  # minor keys: the seventh's moves keep half, the others none
+
+
 def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeypatch):
     from musER import generation
     from musER.generation import KEY_LOCK_AFTER, held_key, tonic_triad
@@ -301,7 +341,7 @@ def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
         return [len(set(p.notes[KEY_LOCK_AFTER + 6:, 2].astype(int) % 12)) for p in pieces]
 
     held = classes_after_the_free_notes(True)
-    assert max(held) <= 7  # one major or harmonic minor scale, held to the end
+    assert max(held) <= 8  # one major or harmonic minor scale (and the minor seventh, kept), held to the end
     assert np.mean(held) < np.mean(classes_after_the_free_notes(False))
 
 
@@ -333,7 +373,7 @@ def test_generation_moves_the_notes_before_the_held_key_into_its_mode(model, mon
     monkeypatch.setattr(generation, "move_into_mode", spy)
     model.generate(GenerationRequest(bars=8, n=3, seed=4, temperature=2.0))
     assert held
-    for steps, before, (src, _) in held:
+    for steps, before, (src, *_) in held:
         pitches = [int(row[COLUMN["pitch"]]) for row in steps[:before]]
         assert sum(p > 0 for p in pitches) >= generation.KEY_LOCK_AFTER
         assert not set(pitches) & set(src.tolist())
