@@ -374,7 +374,7 @@ class StepDecoder:
                                                                       kept, 0.0)).float())
                             triad = np.append(tonic_triad(tonic, minor), False)  # id 0 (no pitch) gets none
                             st.key_triad = torch.from_numpy(triad[self.pitch_class_of_id])
-                            move_into_mode(st.tokens, st.key_moves)  # the free notes too
+                            move_into_mode(st.tokens, st.key_moves)  # the free notes too (a kept seventh as well)
                         row = logits["pitch"][i]
                         move_chances(row, *st.key_moves)
                         if math.isinf(KEY_PENALTY):
