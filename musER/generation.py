@@ -49,16 +49,18 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
 # the minor mode lowers the major third and sixth and raises the minor seventh to the leading
 # tone; the major mode raises the minor third, sixth and seventh.
 MODE_MOVES = {True: {4: 3, 9: 8, 10: 11}, False: {3: 4, 8: 9, 10: 11}}
-# share of the minor seventh's chance (B-flat in C minor) that stays where it is instead of moving
-# to the leading tone, per quadrant (Q1..Q4), blended by the asked emotion; the seventh is then in
-# the held scale. EMOPIA's tense clips play both about as often (0.059 and 0.036 of their notes);
-# moved wholly, tense pieces played B 0.103 and B-flat 0.006 of the time and three times EMOPIA's
-# share of diminished and augmented triads. Half kept, 200 tense pieces of fresh seeds lay nearer
-# real music (distance 0.55 against 0.65, pitch-class profile 0.24 against 0.35 from EMOPIA's)
-# and were judged tense about as often (0.970 / 0.925 / 0.835 against 0.965 / 0.915 / 0.870). Sad
-# pieces keep none: half kept, the network judged them sad 0.76 against 0.88, at distance 0.38
-# against 0.36 (docs/experiments.md)
-MINOR_SEVENTH_KEPT = (0.0, 0.5, 0.0, 0.0)
+# share of the minor seventh's chance (B-flat over C) that stays where it is instead of moving to
+# the leading tone (MODE_MOVES), per held mode (minor: True) and quadrant (Q1..Q4), blended by the
+# asked emotion; the seventh is then in the held scale. EMOPIA's tense clips play both about as
+# often (0.059 and 0.036 of their notes); moved wholly, tense pieces played B 0.103 and B-flat 0.006
+# of the time in C minor and three times EMOPIA's share of diminished and augmented triads. Half
+# kept, 200 tense pieces of fresh seeds lay nearer real music (distance 0.55 against 0.65,
+# pitch-class profile 0.24 against 0.35 from EMOPIA's), judged tense by the three judges 0.970 /
+# 0.925 / 0.835 against 0.965 / 0.915 / 0.870. Happy pieces in C major played B 0.080 and B-flat
+# 0.021 (EMOPIA 0.046 and 0.031); half kept, 0.168 against 0.201, judged happy 0.840 / 0.810 /
+# 0.915 against 0.810 / 0.835 / 0.860. Sad pieces keep none: half kept, the network judged them
+# sad 0.76 against 0.88, at distance 0.38 against 0.36 (docs/experiments.md, The minor seventh)
+SEVENTH_KEPT = {True: (0.0, 0.5, 0.0, 0.0), False: (0.5, 0.0, 0.0, 0.0)}
 KEY_LOCK_AFTER = 12  # notes a piece plays freely before its key is held
 # how far the asked valence tips a held key towards major or minor (correlation units); the prior
 # alone barely renders mode, the main cue of valence in music
@@ -188,7 +190,7 @@ class StepDecoder:
         shares = quadrant_shares(w)
         # (B, 2) lowest and highest pitch of a sampled note (fold_into_register)
         self.register = np.rint(shares @ np.array(REGISTER, dtype=float)).astype(int)
-        self.seventh_kept = shares @ np.array(MINOR_SEVENTH_KEPT)  # (B,)
+        self.seventh_kept = {minor: shares @ np.array(kept) for minor, kept in SEVENTH_KEPT.items()}  # (B,) each
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
@@ -364,7 +366,7 @@ class StepDecoder:
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
                         if st.key_pitches is None:  # chosen once: re-estimating after a mode change drifts flatwards
                             tonic, minor = held_key(st.pitch_classes, float(self.valence[i]))
-                            kept = float(self.seventh_kept[i]) if minor else 0.0
+                            kept = float(self.seventh_kept[minor][i])
                             scale = scale_of(tonic, minor)
                             scale[(tonic + 10) % 12] |= kept > 0
                             st.key_pitches = np.append(scale, True)[self.pitch_class_of_id]

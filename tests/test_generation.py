@@ -238,7 +238,7 @@ def test_a_moved_note_keeps_the_share_of_its_chance_it_is_told_to():
     assert half.exp().tolist() == pytest.approx([0.3, 0.2, 0.15, 0.55])
 
 
-def test_tense_music_keeps_half_the_minor_sevenths_chance_and_sad_music_none(model, monkeypatch):
+def test_tense_and_happy_music_keep_half_the_minor_sevenths_chance_and_sad_and_calm_music_none(model, monkeypatch):
     from musER import generation
 
     states = []
@@ -261,7 +261,10 @@ def test_tense_music_keeps_half_the_minor_sevenths_chance_and_sad_music_none(mod
         return torch.cat([st.key_moves[2] for st in held]).unique().tolist()
 
     assert kept_shares(-1.0, -1.0) == [0.0]
-    assert kept_shares(-1.0, 1.0) == [0.0, 0.5]  # minor keys: the seventh's moves keep half, the others none
+    assert kept_shares(1.0, -1.0) == [0.0]
+    # tense minor and happy major keys: the seventh's moves keep half, the others none
+    assert kept_shares(-1.0, 1.0) == [0.0, 0.5]
+    assert kept_shares(1.0, 1.0) == [0.0, 0.5]
 
 
 def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeypatch):
