@@ -267,6 +267,61 @@ def test_tense_and_happy_music_keep_half_the_minor_sevenths_chance_and_sad_and_c
     assert kept_shares(1.0, 1.0) == [0.0, 0.5]
 
 
+def test_happy_music_plays_the_sixth_of_its_held_major_key_less(model, monkeypatch):
+    from musER import generation
+    from musER.elements import COLUMN
+    from musER.model.fused_heads import FusedElementHeads
+
+    states = []
+
+    class Recorded(generation.SequenceState):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            states.append(self)
+
+    monkeypatch.setattr(generation, "SequenceState", Recorded)
+    original = generation.move_into_mode
+    locked_at = {}
+
+    def spy(steps, key_moves):
+        original(steps, key_moves)
+        locked_at[id(steps)] = len(steps)
+
+    monkeypatch.setattr(generation, "move_into_mode", spy)
+    pitches = Vocab.default().size("pitch")
+    plain_sample, plain_logits = generation.sample, FusedElementHeads.other_logits
+
+    def flat_pitch(self, x, type_ids):  # a decoder with no view on pitch ...
+        return {e: v * 0 if e == "pitch" else v for e, v in plain_logits(self, x, type_ids).items()}
+
+    def drawn_pitch(logits, gen, temperature=1.0, p=None, allowed=None):  # ... whose notes are drawn, not
+        return plain_sample(logits, gen, 1.0 if logits.shape[-1] == pitches else temperature, p, allowed)  # argmax
+
+    monkeypatch.setattr(FusedElementHeads, "other_logits", flat_pitch)
+    monkeypatch.setattr(generation, "sample", drawn_pitch)
+    monkeypatch.setattr(generation, "TRIAD_WEIGHT", 0.0)  # and no pull to the tonic triad
+
+    def sixth_share(valence, arousal, penalty):
+        monkeypatch.setattr(generation, "SIXTH_PENALTY", penalty)
+        states.clear()
+        model.generate(GenerationRequest(valence, arousal, bars=16, n=3, seed=4, temperature=2.0))
+        sixths = total = 0
+        for st in states:
+            if st.key_sixth is None:
+                continue
+            ids = np.array([int(row[COLUMN["pitch"]]) for row in st.tokens[locked_at[id(st.tokens)]:]])
+            ids = ids[ids > 0]
+            sixths, total = sixths + int(st.key_sixth[ids].sum()), total + len(ids)
+        return sixths / total if total else None
+
+    shipped = generation.SIXTH_PENALTY
+    assert sixth_share(1.0, -1.0, shipped) is None  # calm music: no held key's sixth is marked
+    assert sixth_share(1.0, 1.0, (float("inf"), 0.0, 0.0, 0.0)) == 0
+    # a penalty near zero still marks the sixth, for the count
+    assert sixth_share(1.0, 1.0, shipped) < sixth_share(1.0, 1.0, (1e-9, 0.0, 0.0, 0.0))
+    assert sixth_share(1.0, 1.0, (1e-9, 0.0, 0.0, 0.0)) > 0.05
+
+
 def test_a_clear_emotion_draws_notes_to_the_held_keys_tonic_triad(model, monkeypatch):
     from musER import generation
     from musER.generation import KEY_LOCK_AFTER, held_key, tonic_triad
