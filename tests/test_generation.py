@@ -17,6 +17,37 @@ from musER.testing import synthetic_piece
 from musER.vocab import Vocab
 
 
+def record_held_keys(monkeypatch) -> tuple[list, dict]:
+    """Every SequenceState generation makes from now on, and id(state.tokens) -> the number of steps
+    when its key was held (the free notes before it)."""
+    from musER import generation
+
+    states, locked_at = [], {}
+
+    class Recorded(generation.SequenceState):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            states.append(self)
+
+    original = generation.move_into_mode
+
+    def spy(steps, key_moves):
+        original(steps, key_moves)
+        locked_at[id(steps)] = len(steps)
+
+    monkeypatch.setattr(generation, "SequenceState", Recorded)
+    monkeypatch.setattr(generation, "move_into_mode", spy)
+    return states, locked_at
+
+
+def notes_after_the_key(state, locked_at: dict) -> np.ndarray:
+    """The pitch ids a sequence recorded by record_held_keys played once its key was held."""
+    from musER.elements import COLUMN
+
+    ids = np.array([int(row[COLUMN["pitch"]]) for row in state.tokens[locked_at[id(state.tokens)]:]])
+    return ids[ids > 0]
+
+
 @pytest.fixture(scope="module")
 def model(tiny_ckpt):
     return MusER.load(tiny_ckpt)
@@ -239,16 +270,7 @@ def test_a_moved_note_keeps_the_share_of_its_chance_it_is_told_to():
 
 
 def test_tense_and_happy_music_keep_half_the_minor_sevenths_chance_and_sad_and_calm_music_none(model, monkeypatch):
-    from musER import generation
-
-    states = []
-
-    class Recorded(generation.SequenceState):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            states.append(self)
-
-    monkeypatch.setattr(generation, "SequenceState", Recorded)
+    states, _ = record_held_keys(monkeypatch)
 
     def kept_shares(valence, arousal):
         states.clear()
@@ -269,25 +291,9 @@ def test_tense_and_happy_music_keep_half_the_minor_sevenths_chance_and_sad_and_c
 
 def test_happy_music_plays_the_sixth_of_its_held_major_key_less(model, monkeypatch):
     from musER import generation
-    from musER.elements import COLUMN
     from musER.model.fused_heads import FusedElementHeads
 
-    states = []
-
-    class Recorded(generation.SequenceState):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            states.append(self)
-
-    monkeypatch.setattr(generation, "SequenceState", Recorded)
-    original = generation.move_into_mode
-    locked_at = {}
-
-    def spy(steps, key_moves):
-        original(steps, key_moves)
-        locked_at[id(steps)] = len(steps)
-
-    monkeypatch.setattr(generation, "move_into_mode", spy)
+    states, locked_at = record_held_keys(monkeypatch)
     pitches = Vocab.default().size("pitch")
     plain_sample, plain_logits = generation.sample, FusedElementHeads.other_logits
 
@@ -309,8 +315,7 @@ def test_happy_music_plays_the_sixth_of_its_held_major_key_less(model, monkeypat
         for st in states:
             if st.key_sixth is None:
                 continue
-            ids = np.array([int(row[COLUMN["pitch"]]) for row in st.tokens[locked_at[id(st.tokens)]:]])
-            ids = ids[ids > 0]
+            ids = notes_after_the_key(st, locked_at)
             sixths, total = sixths + int(st.key_sixth[ids].sum()), total + len(ids)
         return sixths / total if total else None
 
@@ -687,24 +692,9 @@ def test_sampled_happy_notes_keep_to_emopias_register(model, monkeypatch):
 
 def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more(model, monkeypatch):
     from musER import generation
-    from musER.elements import COLUMN
     from musER.model.fused_heads import FusedElementHeads
 
-    states, locked_at = [], {}  # every sequence's state; where its key was taken (steps so far)
-
-    class Recorded(generation.SequenceState):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            states.append(self)
-
-    original = generation.move_into_mode
-
-    def spy(steps, key_moves):
-        original(steps, key_moves)
-        locked_at[id(steps)] = len(steps)
-
-    monkeypatch.setattr(generation, "SequenceState", Recorded)
-    monkeypatch.setattr(generation, "move_into_mode", spy)
+    states, locked_at = record_held_keys(monkeypatch)
     plain = FusedElementHeads.other_logits
 
     def off_key_share(valence, arousal, penalty):
@@ -714,8 +704,7 @@ def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more(
         off = total = 0
         for st in states:
             assert id(st.tokens) in locked_at
-            ids = np.array([int(row[COLUMN["pitch"]]) for row in st.tokens[locked_at[id(st.tokens)]:]])
-            ids = ids[ids > 0]
+            ids = notes_after_the_key(st, locked_at)
             off, total = off + int((~st.key_pitches[ids]).sum()), total + len(ids)
         return off / total
 
