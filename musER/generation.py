@@ -49,6 +49,7 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
 # the minor mode lowers the major third and sixth and raises the minor seventh to the leading
 # tone; the major mode raises the minor third, sixth and seventh.
 MODE_MOVES = {True: {4: 3, 9: 8, 10: 11}, False: {3: 4, 8: 9, 10: 11}}
+SIXTH, SEVENTH = 9, 10  # semitones above the tonic: the major sixth, the minor seventh
 # share of the minor seventh's chance (B-flat over C) that stays where it is instead of moving to
 # the leading tone (MODE_MOVES), per held mode (minor: True) and quadrant (Q1..Q4), blended by the
 # asked emotion; the seventh is then in the held scale. EMOPIA's tense clips play both about as
@@ -375,20 +376,7 @@ class StepDecoder:
                 for i, st in enumerate(states):
                     if st.pitch_classes.sum() >= KEY_LOCK_AFTER and masks[i, 1:].any():
                         if st.key_pitches is None:  # chosen once: re-estimating after a mode change drifts flatwards
-                            tonic, minor = held_key(st.pitch_classes, float(self.valence[i]))
-                            kept = float(self.seventh_kept[minor][i])
-                            scale = scale_of(tonic, minor)
-                            scale[(tonic + 10) % 12] |= kept > 0
-                            st.key_pitches = np.append(scale, True)[self.pitch_class_of_id]
-                            if not minor and self.sixth_penalty[i]:
-                                st.key_sixth = torch.from_numpy(self.pitch_class_of_id == (tonic + 9) % 12)
-                            src, dst = mode_moves(self.vocab.values["pitch"], tonic, minor)
-                            st.key_moves = (torch.from_numpy(src), torch.from_numpy(dst),
-                                            torch.from_numpy(np.where((self.pitch_of_id[src] - tonic) % 12 == 10,
-                                                                      kept, 0.0)).float())
-                            triad = np.append(tonic_triad(tonic, minor), False)  # id 0 (no pitch) gets none
-                            st.key_triad = torch.from_numpy(triad[self.pitch_class_of_id])
-                            move_into_mode(st.tokens, st.key_moves)  # the free notes too (a kept seventh as well)
+                            self.hold_key(st, i)
                         row = logits["pitch"][i]
                         move_chances(row, *st.key_moves)
                         if st.key_sixth is not None:
@@ -415,6 +403,25 @@ class StepDecoder:
         if self.prior is not None:  # a real piece's latents (reconstruction, transfer) keep their register
             self.fold_into_register(out)
         return out
+
+    def hold_key(self, st: SequenceState, i: int) -> None:
+        """Hold sequence i's key from its notes so far (held_key): what its later pitch choices keep
+        to (the scale, the mode's moves, the tonic triad, a major key's sixth); its free notes take
+        the mode now (a kept seventh as well)."""
+        tonic, minor = held_key(st.pitch_classes, float(self.valence[i]))
+        kept = float(self.seventh_kept[minor][i])
+        scale = scale_of(tonic, minor)
+        scale[(tonic + SEVENTH) % 12] |= kept > 0
+        st.key_pitches = np.append(scale, True)[self.pitch_class_of_id]
+        if not minor and self.sixth_penalty[i]:
+            st.key_sixth = torch.from_numpy(self.pitch_class_of_id == (tonic + SIXTH) % 12)
+        src, dst = mode_moves(self.vocab.values["pitch"], tonic, minor)
+        seventh = (self.pitch_of_id[src] - tonic) % 12 == SEVENTH
+        st.key_moves = (torch.from_numpy(src), torch.from_numpy(dst),
+                        torch.from_numpy(np.where(seventh, kept, 0.0)).float())
+        triad = np.append(tonic_triad(tonic, minor), False)  # id 0 (no pitch) gets none
+        st.key_triad = torch.from_numpy(triad[self.pitch_class_of_id])
+        move_into_mode(st.tokens, st.key_moves)
 
     def fold_into_register(self, out: torch.Tensor) -> None:
         """In place: notes outside the asked emotion's register (REGISTER) moved by octaves into it."""
