@@ -40,12 +40,20 @@ def record_held_keys(monkeypatch) -> tuple[list, dict]:
     return states, locked_at
 
 
-def notes_after_the_key(state, locked_at: dict) -> np.ndarray:
-    """The pitch ids a sequence recorded by record_held_keys played once its key was held."""
+def notes_after_held_keys(model, recorded: tuple[list, dict], valence: float, arousal: float) -> list:
+    """Compose three pieces of 16 bars (seed 4, temperature 2) with `recorded` = record_held_keys(...)
+    in place; (state, the pitch ids it played once its key was held) for every sequence."""
     from musER.elements import COLUMN
 
-    ids = np.array([int(row[COLUMN["pitch"]]) for row in state.tokens[locked_at[id(state.tokens)]:]])
-    return ids[ids > 0]
+    states, locked_at = recorded
+    states.clear()
+    model.generate(GenerationRequest(valence, arousal, bars=16, n=3, seed=4, temperature=2.0))
+    played = []
+    for st in states:
+        assert id(st.tokens) in locked_at
+        ids = np.array([int(row[COLUMN["pitch"]]) for row in st.tokens[locked_at[id(st.tokens)]:]])
+        played.append((st, ids[ids > 0]))
+    return played
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +301,7 @@ def test_happy_music_plays_the_sixth_of_its_held_major_key_less(model, monkeypat
     from musER import generation
     from musER.model.fused_heads import FusedElementHeads
 
-    states, locked_at = record_held_keys(monkeypatch)
+    recorded = record_held_keys(monkeypatch)
     pitches = Vocab.default().size("pitch")
     plain_sample, plain_logits = generation.sample, FusedElementHeads.other_logits
 
@@ -309,14 +317,10 @@ def test_happy_music_plays_the_sixth_of_its_held_major_key_less(model, monkeypat
 
     def sixth_share(valence, arousal, penalty):
         monkeypatch.setattr(generation, "SIXTH_PENALTY", penalty)
-        states.clear()
-        model.generate(GenerationRequest(valence, arousal, bars=16, n=3, seed=4, temperature=2.0))
         sixths = total = 0
-        for st in states:
-            if st.key_sixth is None:
-                continue
-            ids = notes_after_the_key(st, locked_at)
-            sixths, total = sixths + int(st.key_sixth[ids].sum()), total + len(ids)
+        for st, ids in notes_after_held_keys(model, recorded, valence, arousal):
+            if st.key_sixth is not None:
+                sixths, total = sixths + int(st.key_sixth[ids].sum()), total + len(ids)
         return sixths / total if total else None
 
     shipped = generation.SIXTH_PENALTY
@@ -426,20 +430,14 @@ def test_generation_moves_the_notes_before_the_held_key_into_its_mode(model, mon
     from musER import generation
     from musER.elements import COLUMN
 
-    held = []  # (steps so far, their number, the held mode's moves) per piece
-    original = generation.move_into_mode
-
-    def spy(steps, key_moves):
-        original(steps, key_moves)
-        held.append((steps, len(steps), key_moves))
-
-    monkeypatch.setattr(generation, "move_into_mode", spy)
+    states, locked_at = record_held_keys(monkeypatch)
     model.generate(GenerationRequest(bars=8, n=3, seed=4, temperature=2.0))
+    held = [st for st in states if st.key_moves is not None]
     assert held
-    for steps, before, (src, *_) in held:
-        pitches = [int(row[COLUMN["pitch"]]) for row in steps[:before]]
+    for st in held:
+        pitches = [int(row[COLUMN["pitch"]]) for row in st.tokens[:locked_at[id(st.tokens)]]]
         assert sum(p > 0 for p in pitches) >= generation.KEY_LOCK_AFTER
-        assert not set(pitches) & set(src.tolist())
+        assert not set(pitches) & set(st.key_moves[0].tolist())
 
 
 def test_valence_guidance_acts_only_away_from_neutral_valence(model):
@@ -694,17 +692,13 @@ def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more(
     from musER import generation
     from musER.model.fused_heads import FusedElementHeads
 
-    states, locked_at = record_held_keys(monkeypatch)
+    recorded = record_held_keys(monkeypatch)
     plain = FusedElementHeads.other_logits
 
     def off_key_share(valence, arousal, penalty):
         monkeypatch.setattr(generation, "KEY_PENALTY", penalty)
-        states.clear()
-        model.generate(GenerationRequest(valence, arousal, bars=16, n=3, seed=4, temperature=2.0))
         off = total = 0
-        for st in states:
-            assert id(st.tokens) in locked_at
-            ids = notes_after_the_key(st, locked_at)
+        for st, ids in notes_after_held_keys(model, recorded, valence, arousal):
             off, total = off + int((~st.key_pitches[ids]).sum()), total + len(ids)
         return off / total
 
