@@ -13,7 +13,7 @@ import torch
 from musER.api import GenerationRequest, MusER
 from musER.beat_codes import BeatCodes
 from musER.elements import COLUMN, quadrant_weights
-from musER.generation import SamplingSettings, SequenceState, StepDecoder
+from musER.generation import GROOVE_WEIGHT, SamplingSettings, SequenceState, StepDecoder
 from musER.rhythm import MAX_GAP, GapModel, at_least, next_gap, onset_units
 from musER.vocab import STEPS_PER_BAR, Vocab
 
@@ -108,6 +108,23 @@ def test_aroused_and_sad_music_move_on_in_emopias_rhythm_as_often_as_the_prior_m
     # calm music keeps the prior's positions
     calm = _decoder(model, 1, -0.5, gaps, vocab).reweigh_positions(logits, [st])[0]
     assert torch.equal(calm, logits[0])
+
+
+def test_tense_music_weighs_the_last_bars_onsets_more_than_happy_music(tiny_ckpt, gaps, vocab):
+    model = MusER.load(tiny_ckpt)
+    bar = vocab.id_of("beat", "bar")
+    st = SequenceState(bars=2, position=6, last_onset=2 * STEPS_PER_BAR + 6, ioi=6)
+    st.last_bar_onsets = {0, 6, 12, 18}
+    logits = torch.zeros(1, vocab.size("beat"))
+    bonus = {}
+    for name, (valence, arousal) in {"happy": (1, 1), "tense": (-1, 1), "between": (0, 1)}.items():
+        decoder = _decoder(model, valence, arousal, gaps, vocab)
+        decoder.gap_tables = [np.zeros_like(t) for t in decoder.gap_tables]  # every gap alike: the groove alone
+        out = decoder.reweigh_positions(logits, [st])[0]
+        bonus[name] = float(out[bar + 1 + 18] - out[bar + 1 + 13])  # 18 had an onset in the last bar, 13 not
+    assert bonus["happy"] == pytest.approx(GROOVE_WEIGHT[0], abs=1e-5)
+    assert bonus["tense"] == pytest.approx(GROOVE_WEIGHT[1], abs=1e-5)
+    assert bonus["happy"] < bonus["between"] < bonus["tense"]  # blended by the asked emotion
 
 
 def test_a_checkpoint_without_the_gap_table_still_generates(tiny_ckpt, tmp_path):
