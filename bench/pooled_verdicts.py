@@ -1,5 +1,5 @@
 """Pool the classifier's verdicts of several `muser evaluate` reports (say, one per seed) and
-give each share with its 95 % interval: 100 pieces are too few to rank settings (README).
+give each share with its 95 % interval: 100 pieces are too few to rank settings (docs/history.md).
 
     for s in 0 1 2 3; do muser evaluate runs/s$s --generate 25 --bars 16 --seed $s --data DATA; done
     python bench/pooled_verdicts.py runs/s0 runs/s1 runs/s2 runs/s3

@@ -39,7 +39,7 @@ class GenerationRequest:
     temperature: float = 1.0
     top_p: float = 0.9
     element_temperature: dict[str, float] = field(default_factory=dict)
-    # guidance 3 + valence guidance 2 judged best of the settings tried (README, Results)
+    # guidance 3 + valence guidance 2 judged best of the settings tried (docs/history.md, Results)
     guidance: float = 3.0  # classifier-free guidance against the null condition
     valence_guidance: float = 2.0  # extra push away from the same arousal with the opposite valence
     key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)

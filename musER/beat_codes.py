@@ -3,7 +3,7 @@
 Generation uses it to keep the prior in step with the decoder: when the decoder writes a
 position other than the one the prior's beat code stands for, the prior goes on from the code
 that most often stands for the written position. Without it the prior, which sees only its own
-codes, fell behind the decoded bar and the decoder ran ahead, closing bars early (README).
+codes, fell behind the decoded bar and the decoder ran ahead, closing bars early (docs/history.md, Generation).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class PriorConfig(_Config):
     dropout: float = 0.25  # 0.25 gave val NLL 1.785 against 1.811 at 0.1 (the prior overfits EMOPIA)
     condition_dropout: float = 0.1  # the share of steps trained unconditioned (for guidance)
     # also read the previous step's decoded tokens, not only its codes: a prior that sees only
-    # its own codes falls behind the decoded bar (README, What limits it)
+    # its own codes falls behind the decoded bar (docs/history.md, What limits it)
     reads_tokens: bool = False
 
     def __post_init__(self) -> None:

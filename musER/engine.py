@@ -52,7 +52,7 @@ def pedal_half_bars(piece: Piece) -> Piece:
     notes released under it ring on to the change. EMOPIA's pianists pedal: its notes (pedal
     applied) sound a median 0.56 s in tense clips and 1.21 s in sad ones, its pedal goes down
     every 1.1-2.0 s (median per quadrant, val split), and 100 pieces without a pedal were
-    much thinner (polyphony 4.0-5.1 against 5.2-7.2; README: Generation)."""
+    much thinner (polyphony 4.0-5.1 against 5.2-7.2; docs/history.md: Generation)."""
     if piece.n_notes == 0 or piece.n_bars == 0:
         return piece
     changes = beats_from_bars(piece.bar_times)[::2]  # bar lines and mid-bars, the last bar line included
@@ -67,7 +67,7 @@ REST_TO_RING = 0.5
 def ring_through_rests(piece: Piece) -> Piece:
     """Let the notes released last ring on to the next onset across every rest of half a beat or
     more, as a held pedal does. EMOPIA's notes carry the pedal and none of its clips has a silent
-    beat; 100 generated pieces had 1.1 % (README: Generation). Shorter rests are articulation."""
+    beat; 100 generated pieces had 1.1 % (docs/history.md: Generation). Shorter rests are articulation."""
     notes, bars = piece.notes, piece.bar_times
     if piece.n_notes < 2 or piece.n_bars == 0:
         return piece
