@@ -695,8 +695,11 @@ def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more(
     recorded = record_held_keys(monkeypatch)
     plain = FusedElementHeads.other_logits
 
-    def off_key_share(valence, arousal, penalty):
+    eased = generation.KEY_PENALTY_EASED
+
+    def off_key_share(valence, arousal, penalty, eased=eased):
         monkeypatch.setattr(generation, "KEY_PENALTY", penalty)
+        monkeypatch.setattr(generation, "KEY_PENALTY_EASED", eased)
         off = total = 0
         for st, ids in notes_after_held_keys(model, recorded, valence, arousal):
             off, total = off + int((~st.key_pitches[ids]).sum()), total + len(ids)
@@ -710,3 +713,6 @@ def test_the_held_key_lets_a_note_out_only_where_the_decoder_wants_it_much_more(
     assert off_key_share(0.5, 0.5, float("inf")) == 0
     assert 0 < off_key_share(0.5, 0.5, shipped) < off_key_share(0.5, 0.5, 0.0)
     assert 0 < off_key_share(-1.0, -1.0, shipped) < off_key_share(-1.0, -1.0, 0.0)  # sad music too
+    # tense music's key is eased: more of its notes get out than at the others' penalty
+    assert eased[1] > 0  # Q1..Q4: tense
+    assert off_key_share(-1.0, 1.0, shipped) > off_key_share(-1.0, 1.0, shipped, eased=(0.0,) * 4) > 0
