@@ -87,12 +87,17 @@ def _decoder(model, valence: float, arousal: float, gaps: GapModel, vocab: Vocab
                        torch.Generator().manual_seed(0), codes, gaps)
 
 
+def _stream_of_eighths() -> SequenceState:
+    """In the second bar, at position 6, after gaps of 6, as in the bar before."""
+    st = SequenceState(bars=2, position=6, last_onset=2 * STEPS_PER_BAR + 6, ioi=6)
+    st.last_bar_onsets = {0, 6, 12, 18}
+    return st
+
+
 def test_aroused_and_sad_music_move_on_in_emopias_rhythm_as_often_as_the_prior_moves_on(tiny_ckpt, gaps, vocab):
     model = MusER.load(tiny_ckpt)
     bar = vocab.id_of("beat", "bar")
-    # in the second bar, at position 6, after gaps of 6: a stream of eighths
-    st = SequenceState(bars=2, position=6, last_onset=2 * STEPS_PER_BAR + 6, ioi=6)
-    st.last_bar_onsets = {0, 6, 12, 18}
+    st = _stream_of_eighths()
     logits = torch.zeros(1, vocab.size("beat"))
     out = _decoder(model, 1, 1, gaps, vocab).reweigh_positions(logits, [st])[0]
     code = torch.arange(vocab.size("beat"))
@@ -113,8 +118,7 @@ def test_aroused_and_sad_music_move_on_in_emopias_rhythm_as_often_as_the_prior_m
 def test_tense_music_weighs_the_last_bars_onsets_more_than_happy_music(tiny_ckpt, gaps, vocab):
     model = MusER.load(tiny_ckpt)
     bar = vocab.id_of("beat", "bar")
-    st = SequenceState(bars=2, position=6, last_onset=2 * STEPS_PER_BAR + 6, ioi=6)
-    st.last_bar_onsets = {0, 6, 12, 18}
+    st = _stream_of_eighths()
     logits = torch.zeros(1, vocab.size("beat"))
     bonus = {}
     for name, (valence, arousal) in {"happy": (1, 1), "tense": (-1, 1), "between": (0, 1)}.items():
