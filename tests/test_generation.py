@@ -386,17 +386,21 @@ def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypat
         return plain_sample(logits, gen, temperature, p, allowed)
 
     monkeypatch.setattr(generation, "sample", notes_first)
-    for piece in model.generate(GenerationRequest(bars=2, n=2, seed=0)):
-        _, per_onset = np.unique(piece.notes[:, 0], return_counts=True)
-        assert per_onset.max() <= generation.MAX_NOTES_AT_POSITION
-        assert piece.n_bars == 2  # it still reaches the asked length
+    assert generation.MAX_NOTES_AT_POSITION[1] < generation.MAX_NOTES_AT_POSITION[0]  # tense chords thinner
+    monkeypatch.setattr(generation, "MAX_NOTES_AT_POSITION", (4, 2, 4, 4))  # below what this decoder merges to
+    most = {}
+    for quadrant, (valence, arousal) in {"Q1": (1, 1), "Q2": (-1, 1)}.items():
+        pieces = model.generate(GenerationRequest(valence=valence, arousal=arousal, bars=2, n=2, seed=0))
+        most[quadrant] = max(np.unique(p.notes[:, 0], return_counts=True)[1].max() for p in pieces)
+        assert all(p.n_bars == 2 for p in pieces)  # it still reaches the asked length
+    assert most == {"Q1": 4, "Q2": 2}
     # latents of a real piece (reconstruction, transfer) are decoded without the cap
     engine = model._engine
     _, z, _ = engine.latents_of(engine.encode_piece(synthetic_piece(0, bars=4)))
     ids = generation.decode_latents(engine.vqvae, vocab, z[None], engine._emotion(0, 0, 1), engine.window,
                                     generation.SamplingSettings(), 0)[0]
     runs = np.split(ids[:, COLUMN["type"]] == note, np.flatnonzero(ids[:, COLUMN["type"]] != note))
-    assert max(run.sum() for run in runs) > generation.MAX_NOTES_AT_POSITION  # note steps after one position
+    assert max(run.sum() for run in runs) > 4  # note steps after one position
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):
