@@ -114,7 +114,8 @@ MAX_HOLDS = 4
 # tense pieces' chords were fuller than EMOPIA's (polyphony +0.6 standard deviations, 3.3 notes
 # per position against 1.9); at 6, 200 tense pieces of seeds 4-11 lay nearer real music (distance
 # 0.36 against 0.40) and were judged tense about as often (0.945 / 0.935 / 0.850 by the three
-# judges against 0.965 / 0.915 / 0.855). For happy music 6 gained nothing (docs/experiments.md)
+# judges against 0.965 / 0.915 / 0.855); on seeds 0-3 less often (0.94 / 0.95 / 0.81 against
+# 0.98 / 0.97 / 0.84). For happy music 6 gained nothing (docs/experiments.md)
 MAX_NOTES_AT_POSITION = (10, 6, 10, 10)
 # where the first onset of a sampled piece may fall: in its first beat. EMOPIA's files start
 # promptly (first note after a median 0.27 s, 7 % after more than 1 s), but the beat grid of a
