@@ -43,7 +43,7 @@ class GenerationRequest:
     guidance: float = 3.0  # classifier-free guidance against the null condition
     valence_guidance: float = 2.0  # extra push away from the same arousal with the opposite valence
     key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)
-    pedal: bool = True  # notes ring to the next half-bar pedal change, as EMOPIA's pianists play
+    pedal: bool = True  # notes ring to the next pedal change (half bar or beat), as EMOPIA's pianists play
 
     def __post_init__(self) -> None:
         check_va(self.valence, self.arousal)

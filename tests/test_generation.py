@@ -186,7 +186,7 @@ def test_rests_of_half_a_beat_or_more_are_bridged_by_the_notes_released_last():
 
 
 def test_the_pedal_lets_notes_ring_to_the_next_half_bar_change():
-    from musER.engine import PEDAL_LIFT_S, pedal_half_bars
+    from musER.engine import PEDAL_LIFT_S, pedal_piece
     from musER.piece import Piece
 
     bars = np.array([0.0, 2.0, 4.0])  # pedal changes at 0, 1, 2 and 3 s
@@ -195,10 +195,32 @@ def test_the_pedal_lets_notes_ring_to_the_next_half_bar_change():
              (0.6, 1.2, 62, 80),  # still down at the change: caught by the next pedal
              (1.1, 1.3, 67, 80), (1.5, 1.6, 67, 80),  # struck again before the change: cut there
              (3.2, 3.4, 72, 80)]  # in the last half bar: rings to the end less the lift
-    piece = pedal_half_bars(Piece(notes, bars))
+    piece = pedal_piece(Piece(notes, bars))
     offsets = [off for _, off, _, _ in piece.notes]
     assert offsets == pytest.approx([1 - PEDAL_LIFT_S, 0.97, 2 - PEDAL_LIFT_S, 1.5, 2 - PEDAL_LIFT_S, 4 - PEDAL_LIFT_S])
     assert piece.notes[:, 0].tolist() == [0.0, 0.5, 0.6, 1.1, 1.5, 3.2]  # onsets untouched
+
+
+@pytest.mark.parametrize(("share", "changes"), [(0.0, [0, 2, 4, 6, 8]), (1.0, [0, 1, 2, 3, 4, 5, 6, 7, 8]),
+                                                (0.5, [0, 2, 3, 4, 6, 7, 8])])
+def test_a_share_of_half_bars_changes_the_pedal_at_its_middle_beat_too(share, changes):
+    from musER.engine import PEDAL_LIFT_S, pedal_piece
+    from musER.piece import Piece
+
+    bars = np.array([0.0, 4.0, 8.0])  # beats every second
+    # one note released just after each beat: it rings to the next change
+    notes = [(b, b + 0.1, 60 + b, 80) for b in range(8)]
+    piece = pedal_piece(Piece(notes, bars), beat_share=share)
+    expected = [min(c for c in changes if c > b) - PEDAL_LIFT_S for b in range(8)]
+    assert piece.notes[:, 1] == pytest.approx(expected)
+
+
+def test_happy_music_changes_the_pedal_every_beat_and_tense_or_sad_music_every_half_bar():
+    from musER.engine import beat_pedal_share
+
+    assert beat_pedal_share(1, 1) == 1 and beat_pedal_share(-1, 1) == 0 and beat_pedal_share(-1, -1) == 0
+    assert 0 < beat_pedal_share(1, -1) < 1  # calm music in between
+    assert beat_pedal_share(0.5, 0.5) > beat_pedal_share(0, 0) > beat_pedal_share(-0.5, 0.5)
 
 
 def test_pedal_lengthens_notes_but_for_its_lift_and_can_be_turned_off(model):

@@ -74,7 +74,8 @@ class ComposePanel(QWidget):
         form.addRow("", self.key_lock)
         self.pedal = QCheckBox("Sustain pedal")
         self.pedal.setChecked(True)
-        self.pedal.setToolTip("let notes ring on to the pedal change at every half bar, as a pianist would")
+        self.pedal.setToolTip("let notes ring on to the next pedal change (every half bar, every beat in happy music), "
+                              "as a pianist would")
         form.addRow("", self.pedal)
 
         self.advanced_toggle = QToolButton()
