@@ -45,14 +45,15 @@ def end_on_held_chord(piece: Piece) -> Piece:
 
 # the pedal is lifted this long before each change, so what was held stops before the next notes
 PEDAL_LIFT_S = 0.05
-# share of half bars whose pedal also changes at their middle beat, per quadrant (Q1..Q4), blended
-# by the asked emotion. Changed only every half bar, happy notes sounded a median 0.84 s against
-# EMOPIA's 0.49 s (all clips) and their polyphony was 8.3 against 7.2; changed every beat, happy pieces came
-# nearer real music and were judged happy more often (docs/experiments.md, "The pedal per quadrant")
+# share of half bars whose pedal also changes at their middle beat, per quadrant (Q1..Q4). Changed
+# only every half bar, happy notes sounded a median 0.84 s against EMOPIA's 0.49 s (all clips) and
+# their polyphony was 8.3 against 7.2; changed every beat, happy pieces came nearer real music and
+# were judged happy more often (docs/experiments.md, "The pedal per quadrant")
 BEAT_PEDAL_SHARE = (1.0, 0.0, 0.0, 0.5)
 
 
 def beat_pedal_share(valence: float, arousal: float) -> float:
+    """BEAT_PEDAL_SHARE blended by the asked emotion, like the generation's per-quadrant tables."""
     return float(np.dot(quadrant_weights(valence, arousal), BEAT_PEDAL_SHARE))
 
 
