@@ -6,6 +6,10 @@ arousal the classifier hears, and what stays?
 
 Kept content: cosine of pitch-class profiles (input vs result) and note F1 on (bar,
 position, pitch) — the grid places and pitches, which these elements should not move.
+
+The flip rate is also given over the pairs the classifier itself tells apart (input judged on
+its label's arousal side, reference on the other): where it misjudges either, no transfer can
+count as a flip.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def main() -> None:
     high = [f for f in files if f.name[:2] in ("Q1", "Q2")]
     low = [f for f in files if f.name[:2] in ("Q3", "Q4")]
     rng = np.random.default_rng(0)
-    flips, sampled_flips, cosines, f1s = [], [], [], []
+    flips, sampled_flips, cosines, f1s, told_apart = [], [], [], [], []
     for i in range(args.pairs):
         src_high = i % 2 == 0
         src = load_piece(rng.choice(high if src_high else low))
@@ -57,7 +61,8 @@ def main() -> None:
         out = model.transfer(src, ELEMENTS, reference=ref, valence=0.0, arousal=target_arousal, seed=i)
         # the same move towards the target emotion alone, from a reference sampled for it
         sampled = model.transfer(src, ELEMENTS, valence=0.0, arousal=target_arousal, seed=i)
-        before, after, after_sampled = clf.judge([src, out, sampled])
+        before, after, after_sampled, reference = clf.judge([src, out, sampled, ref])
+        told_apart.append(before["arousal_high"] == src_high and reference["arousal_high"] != src_high)
         for flipped, result in ((flips, after), (sampled_flips, after_sampled)):
             flipped.append(before["arousal_high"] != result["arousal_high"]
                            and result["arousal_high"] == (target_arousal > 0))
@@ -69,6 +74,9 @@ def main() -> None:
     print(f"pairs: {args.pairs}; elements moved: {', '.join(ELEMENTS)}")
     print(f"arousal flipped to the reference's side (classifier): {np.mean(flips):.2f}")
     print(f"arousal flipped with a reference sampled for the target instead: {np.mean(sampled_flips):.2f}")
+    apart = np.array(told_apart)
+    print(f"of the {apart.sum()} pairs whose input and reference the classifier tells apart, flipped: "
+          f"{np.mean(np.array(flips)[apart]):.2f}")
     print(f"pitch-class profile cosine input vs result: mean {np.mean(cosines):.3f}")
     print(f"note F1 on (bar, position, pitch): mean {np.mean(f1s):.3f}")
 
