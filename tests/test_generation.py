@@ -216,11 +216,25 @@ def test_a_share_of_half_bars_changes_the_pedal_at_its_middle_beat_too(share, ch
 
 
 def test_happy_music_changes_the_pedal_every_beat_and_tense_or_sad_music_every_half_bar():
-    from musER.engine import beat_pedal_share
+    from musER.engine import BEAT_PEDAL_SHARE, blended
 
-    assert beat_pedal_share(1, 1) == 1 and beat_pedal_share(-1, 1) == 0 and beat_pedal_share(-1, -1) == 0
-    assert 0 < beat_pedal_share(1, -1) < 1  # calm music in between
-    assert beat_pedal_share(0.5, 0.5) > beat_pedal_share(0, 0) > beat_pedal_share(-0.5, 0.5)
+    def share(valence, arousal):
+        return blended(BEAT_PEDAL_SHARE, valence, arousal)
+
+    assert share(1, 1) == 1 and share(-1, 1) == 0 and share(-1, -1) == 0
+    assert 0 < share(1, -1) < 1  # calm music in between
+    assert share(0.5, 0.5) > share(0, 0) > share(-0.5, 0.5)
+
+
+def test_tense_music_is_played_softer_and_other_music_as_decoded(model, monkeypatch):
+    def compose(valence, scale):
+        monkeypatch.setattr("musER.engine.VELOCITY_SCALE", scale)
+        return model.generate(GenerationRequest(valence=valence, arousal=1, bars=2, n=1, seed=3, pedal=False))[0]
+
+    as_decoded, tense = compose(-1, (1.0, 1.0, 1.0, 1.0)), compose(-1, (1.0, 0.5, 1.0, 1.0))
+    assert np.array_equal(tense.notes[:, :3], as_decoded.notes[:, :3])
+    assert tense.notes[:, 3] == pytest.approx(np.maximum(np.rint(as_decoded.notes[:, 3] * 0.5), 1))
+    assert np.array_equal(compose(1, (1.0, 0.5, 1.0, 1.0)).notes, compose(1, (1.0, 1.0, 1.0, 1.0)).notes)
 
 
 def test_pedal_lengthens_notes_but_for_its_lift_and_can_be_turned_off(model):
