@@ -226,7 +226,7 @@ def test_happy_music_changes_the_pedal_every_beat_and_tense_or_sad_music_every_h
     assert share(0.5, 0.5) > share(0, 0) > share(-0.5, 0.5)
 
 
-def test_tense_music_is_played_softer_and_other_music_as_decoded(model, monkeypatch):
+def test_velocities_are_scaled_by_the_asked_quadrant_and_no_other(model, monkeypatch):
     def compose(valence, scale):
         monkeypatch.setattr("musER.engine.VELOCITY_SCALE", scale)
         return model.generate(GenerationRequest(valence=valence, arousal=1, bars=2, n=1, seed=3, pedal=False))[0]
