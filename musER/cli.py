@@ -229,8 +229,8 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
                         help="let notes leave the key the piece has set up (by default they keep to it, but for "
                              "notes the decoder wants far more)")
     parser.add_argument("--no-pedal", action="store_true",
-                        help="notes as decoded, without the sustain pedal (changed every half bar, every beat in "
-                             "happy music)")
+                        help="notes held as long as decoded, without the sustain pedal (changed every half bar, every "
+                             "beat in happy music)")
 
 
 def _guidance(args, request_class) -> tuple[float, float]:
