@@ -129,6 +129,7 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RAT
             w.setsampwidth(2)
             w.setframerate(sample_rate)
             w.writeframes(to_pcm16(audio))
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: an exported file is for other programs too
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .atomic import atomic_path
 from .errors import ConfigError, MusERError
 
 
@@ -124,12 +125,10 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".csv.part")
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(path, ".csv.part") as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["file"])
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def cmd_transfer(args) -> int:

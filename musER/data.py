@@ -11,13 +11,13 @@ import csv
 import hashlib
 import logging
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import DataError, MusERError
 from .vocab import Vocab
 
@@ -128,8 +128,6 @@ def load_split(split: str, vocab: Vocab, root: str | Path | None = None,
                         np.array([int(quadrant_of(n)[1]) for n, _ in kept]))
     # a temporary file of this writer's own, as midi_io does: processes filling the cache at once
     # (DDP ranks) each replace the target whole; with one shared name one renamed the other's away
-    fd, tmp = tempfile.mkstemp(suffix=".part.npz", dir=target.parent)
-    with os.fdopen(fd, "wb") as fh:
+    with atomic_path(target, ".part.npz") as tmp, tmp.open("wb") as fh:
         np.savez(fh, ids=tset.ids, offsets=tset.offsets, names=np.array(tset.names), quadrants=tset.quadrants)
-    os.replace(tmp, target)
     return tset

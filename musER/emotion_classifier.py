@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_text
 from .data import data_dir, quadrant_of, split_files
 from .errors import CheckpointError, DataError, MusERError
 from .metrics import key_correlations, pitch_class_entropy, pitch_class_histogram, polyphony
@@ -230,11 +229,7 @@ class EmotionClassifier:
         """Write the model as JSON (atomic: temp file + rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".json.part", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=1)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
-        os.replace(tmp, path)
+        write_text(path, json.dumps(self.to_dict(), indent=1))
         return path
 
     @classmethod

@@ -16,14 +16,13 @@ import hashlib
 import io
 import json
 import logging
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path, write_text
 from .data import cache_dir, data_dir, quadrant_of, split_files
 from .elements import va_to_quadrant
 from .emotion_classifier import DEFAULT_PATH, EmotionClassifier
@@ -97,8 +96,8 @@ def evaluate_dir(directory: str | Path, root: str | Path | None = None,
                         verdicts, dict(clf.val_accuracy) if clf else {}, skipped)
     report.markdown = to_markdown(report, directory, len(real_rows))
     out.mkdir(parents=True, exist_ok=True)
-    _write_text(paths["table"], report.markdown)
-    _write_text(paths["csv"], _to_csv(rows))
+    write_text(paths["table"], report.markdown)
+    write_text(paths["csv"], _to_csv(rows))
     plot_distributions(rows, real_rows, paths["plot"])
     report.paths = paths
     return report
@@ -214,7 +213,7 @@ def real_metrics(root: str | Path | None = None, split: str = REAL_SPLIT) -> lis
             rows.append({"file": f.name, "quadrant": quadrant_of(f.name), **metrics})
         except MusERError as exc:
             log.warning("skipped real clip %s", exc)
-    _write_text(target, json.dumps(rows))
+    write_text(target, json.dumps(rows))
     return rows
 
 
@@ -326,25 +325,9 @@ def plot_distributions(rows: list[dict], real_rows: list[dict], path: Path) -> P
     fig.legend(handles=[Patch(facecolor="tab:blue", label="real EMOPIA"),
                         Patch(facecolor="tab:orange", label="generated")], loc="upper center", ncols=2)
     fig.subplots_adjust(left=0.05, right=0.98, bottom=0.04, top=0.92, hspace=0.3, wspace=0.2)
-    fd, tmp = tempfile.mkstemp(suffix=".png.part", dir=path.parent)
-    os.close(fd)
-    fig.savefig(tmp, format="png", dpi=72)
-    _publish(tmp, path)
+    with atomic_path(path, ".png.part") as tmp:
+        fig.savefig(tmp, format="png", dpi=72)
     return path
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write a text file atomically (temp file + rename)."""
-    fd, tmp = tempfile.mkstemp(suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as fh:
-        fh.write(text)
-    _publish(tmp, path)
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """Give a finished temp file ordinary permissions (mkstemp makes it 0600) and rename it."""
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -7,13 +7,12 @@ which writes a tempo event per bar so that bar lines line up in a DAW.
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import MidiReadError, MusERError
 from .piece import Piece
 
@@ -149,14 +148,8 @@ def write_midi(piece: Piece, path: str | Path, overwrite: bool = False) -> Path:
         # MIDI text is latin-1: keep what it can carry, replace the rest
         label = f"MusER Studio: {piece.name}".encode("latin-1", "replace").decode("latin-1")
         midi.markers.append(miditoolkit.Marker(label, 0))
-    fd, tmp = tempfile.mkstemp(suffix=".mid.part", dir=path.parent)
-    os.close(fd)
-    try:
-        midi.dump(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise MusERError(f"could not write {path}: {exc.strerror or exc}") from None
+    with atomic_path(path, ".mid.part") as tmp:
+        midi.dump(str(tmp))
     return path
 
 

@@ -144,3 +144,31 @@ def test_random_note_lists_tokenize_into_valid_grammar(rows):
     piece = decode_ids(enc.ids, VOCAB)
     assert piece.n_notes + piece.info["merged_notes"] == len(notes)  # a key struck twice on one grid step is one note
     assert piece.notes[:, 2].min() >= 21 and piece.notes[:, 2].max() <= 108
+
+
+def test_a_written_file_is_readable_by_other_programs(tmp_path):
+    from musER.midi_io import write_midi
+    from musER.piece import Piece
+
+    path = write_midi(Piece([(0.0, 0.5, 60, 80)], [0.0, 2.0]), tmp_path / "one.mid")
+    assert path.stat().st_mode & 0o777 == 0o644  # not the 0600 of a temp file
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path):
+    import errno
+
+    from musER.atomic import atomic_path
+    from musER.errors import MusERError
+
+    target = tmp_path / "report.md"
+    target.write_text("old")
+
+    def write_half_and_fill_the_disk():
+        with atomic_path(target) as tmp:
+            tmp.write_text("half a rep")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(MusERError, match=r"could not write .*report\.md: No space left on device"):
+        write_half_and_fill_the_disk()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
