@@ -74,7 +74,13 @@ def _shard(text: str | None) -> tuple[int, int]:
 
 
 def cmd_generate(args) -> int:
+    from .api import MAX_VARIATIONS
+
     shard, shards = _shard(args.shard)
+    if args.n < 1 or not 1 <= args.batch <= MAX_VARIATIONS:
+        raise ConfigError(f"-n must be at least 1 and --batch from 1 to {MAX_VARIATIONS}")
+    # bad settings fail before a folder is made or the model loads (a batch is one request)
+    _generation_request(args, min(args.n, args.batch), args.seed)
     out = _writable_dir(Path(args.out))
     rows = generate_into(args, out, shard, shards)
     manifest = out / ("manifest.csv" if shards == 1 else f"manifest-{shard}of{shards}.csv")
@@ -83,11 +89,20 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def _generation_request(args, n: int, seed: int):
+    from .api import GenerationRequest
+
+    valence, arousal = _resolve_va(args)
+    return GenerationRequest(valence, arousal, args.bars, n, seed, args.temperature, args.top_p,
+                             _element_temperatures(args.element_temperature), *_guidance(args, GenerationRequest),
+                             key_lock=not args.no_key_lock, pedal=not args.no_pedal)
+
+
 def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict]:
     """Compose args.n pieces into `out` (this shard's batches); returns manifest rows."""
     from tqdm import tqdm
 
-    from .api import GenerationRequest, MusER
+    from .api import MusER
     from .elements import va_to_quadrant
 
     valence, arousal = _resolve_va(args)
@@ -103,10 +118,7 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
     rows = []
     bar = tqdm(total=sum(len(b) for _, b in mine) * args.bars, unit="bar", file=sys.stderr, desc=quadrant)
     for k, batch in mine:
-        request = GenerationRequest(valence, arousal, args.bars, len(batch), args.seed + k, args.temperature,
-                                    args.top_p, _element_temperatures(args.element_temperature),
-                                    *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock,
-                                    pedal=not args.no_pedal)
+        request = _generation_request(args, len(batch), args.seed + k)
         done = [0]
         size = len(batch)
 
@@ -198,17 +210,15 @@ def cmd_evaluate(args) -> int:
         from .api import GenerationRequest
         from .elements import Quadrant
 
+        asks = [argparse.Namespace(
+            valence=q.va[0], arousal=q.va[1], quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
+            temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p, guidance=args.guidance,
+            valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock, no_pedal=args.no_pedal,
+            element_temperature=None, batch=8, overwrite=args.overwrite, checkpoint=args.checkpoint,
+            device="auto") for q in Quadrant]
+        _generation_request(asks[0], min(args.generate, 8), args.seed)  # bad settings fail before a folder is made
         out = _writable_dir(Path(args.dir))
-        rows = []
-        for q in Quadrant:
-            v, a = q.va
-            rows += generate_into(argparse.Namespace(
-                valence=v, arousal=a, quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
-                temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p,
-                guidance=args.guidance, valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock,
-                no_pedal=args.no_pedal,
-                element_temperature=None, batch=8,
-                overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto"), out)
+        rows = [row for ask in asks for row in generate_into(ask, out)]
         _write_csv(out / "manifest.csv", rows)
     return args.evaluate(args)
 

@@ -117,3 +117,11 @@ def test_evaluate_generates_then_reports(tiny_ckpt, tmp_path, emopia, capsys):
     assert (out / "evaluation" / "evaluation.md").is_file() and (out / "evaluation" / "metrics.png").is_file()
     assert sorted(p.name for p in out.glob("*.mid")) == ["Q1_0001.mid", "Q2_0001.mid", "Q3_0001.mid", "Q4_0001.mid"]
     assert (out / "manifest.csv").read_text().count("\n") == 5
+
+
+@pytest.mark.parametrize("flags", [["--bars", "0"], ["-n", "0"], ["--temperature", "-1"], ["--batch", "0"]])
+def test_bad_generation_settings_fail_before_a_folder_is_made(tiny_ckpt, tmp_path, capsys, flags):
+    out = tmp_path / "never"
+    code = main(["generate", "--quadrant", "Q1", "--checkpoint", str(tiny_ckpt), "--out", str(out), *flags])
+    assert code == 2 and "error:" in capsys.readouterr().err
+    assert not out.exists()
