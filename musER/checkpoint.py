@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 
 from . import __version__
 from .config import PriorConfig, VQVAEConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, MusERError
 from .vocab import Vocab
 
 FORMAT_VERSION = 1
@@ -57,10 +58,14 @@ def save_checkpoint(folder: Path, vqvae, prior, vocab: Vocab, window: int, extra
         "vqvae_config": vqvae.cfg.to_dict(), "prior_config": prior.cfg.to_dict(),
         "tokenizer": vocab.to_dict(), "window": window, "licence": LICENCE_NOTE, **extra_meta,
     }
-    save_file(inference_state(vqvae, prior), str(tmp / WEIGHTS))
-    (tmp / META).write_text(json.dumps(meta, indent=1))
-    if model_card:
-        (tmp / "README.md").write_text(model_card)
+    try:
+        save_file(inference_state(vqvae, prior), str(tmp / WEIGHTS))
+        (tmp / META).write_text(json.dumps(meta, indent=1))
+        if model_card:
+            (tmp / "README.md").write_text(model_card)
+    except OSError as exc:  # a full disk: the old checkpoint stays, and no half-written folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise MusERError(f"could not write {folder}: {exc.strerror or exc}") from None
     if folder.exists():
         old = folder.with_name(folder.name + ".old")
         os.replace(folder, old)

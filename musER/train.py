@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .atomic import atomic_path
 from .config import TrainConfig
 from .errors import ConfigError
 
@@ -66,9 +67,8 @@ def init_distributed(device: torch.device) -> Distributed:
 
 
 def atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 class Progress:

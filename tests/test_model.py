@@ -324,3 +324,24 @@ def test_configs_validate_and_round_trip():
         type(vq_cfg).from_dict({**vq_cfg.to_dict(), "codebook": "many"})
     with pytest.raises(ConfigError, match="unknown preset"):
         preset("huge")
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_the_old_one_and_no_temp_folder(tiny_ckpt, tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from musER.errors import MusERError
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_ckpt, folder)
+    before = sorted(p.name for p in folder.iterdir())
+    vqvae, prior, vocab, meta = load_checkpoint(folder, torch.device("cpu"))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("safetensors.torch.save_file", full_disk)
+    with pytest.raises(MusERError, match="No space left on device"):
+        save_checkpoint(folder, vqvae, prior, vocab, meta["window"], {})
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
