@@ -94,3 +94,8 @@ def quadrant_shares(weights) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     total = w.sum(-1, keepdims=True)
     return np.where(total > 0, w / np.maximum(total, 1e-12), 0.25)
+
+
+def blend_by_quadrant(weights, table) -> np.ndarray:
+    """A per-quadrant table (Q1..Q4 first) blended by quadrant weights (..., 4): (..., rest of table)."""
+    return quadrant_shares(weights) @ np.asarray(table, dtype=float)

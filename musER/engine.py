@@ -12,7 +12,7 @@ import torch
 from .batching import bar_line_steps, bar_windows
 from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
-from .elements import COLUMN, ELEMENTS, latent_slice, quadrant_weights
+from .elements import COLUMN, ELEMENTS, blend_by_quadrant, latent_slice, quadrant_weights
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
 from .midi_io import apply_sustain
@@ -58,11 +58,6 @@ BEAT_PEDAL_SHARE = (1.0, 0.0, 0.0, 0.5)
 # both came nearer real music for about the same verdicts (docs/experiments.md, "Tense music's
 # loudness, scaled")
 VELOCITY_SCALE = (1.0, 0.9, 1.07, 1.0)
-
-
-def blended(table: tuple[float, float, float, float], valence: float, arousal: float) -> float:
-    """A per-quadrant rendering table blended by the asked emotion, like the generation's tables."""
-    return float(np.dot(quadrant_weights(valence, arousal), table))
 
 
 def scale_velocities(piece: Piece, scale: float) -> Piece:
@@ -143,12 +138,15 @@ class Engine:
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, emotion, request.bars, self.window, settings,
                               request.seed, progress, cancel, beat_codes=self.beat_codes, gaps=self.gaps)
         pieces = []
+        weights = quadrant_weights(request.valence, request.arousal)
+        velocity_scale = float(blend_by_quadrant(weights, VELOCITY_SCALE))
+        beat_share = float(blend_by_quadrant(weights, BEAT_PEDAL_SHARE))
         for i, seq in enumerate(ids):
             name = f"v{request.valence:+.2f}_a{request.arousal:+.2f}_s{request.seed}_{i + 1}"
             piece = decode_ids(seq, self.vocab, name=name)
-            piece = scale_velocities(piece, blended(VELOCITY_SCALE, request.valence, request.arousal))
+            piece = scale_velocities(piece, velocity_scale)
             if request.pedal:
-                piece = pedal_piece(piece, blended(BEAT_PEDAL_SHARE, request.valence, request.arousal))
+                piece = pedal_piece(piece, beat_share)
             piece = end_on_held_chord(ring_through_rests(piece))
             piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
             piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,

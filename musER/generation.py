@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .beat_codes import BeatCodes
-from .elements import COLUMN, ELEMENTS, FAMILIES, quadrant_shares
+from .elements import COLUMN, ELEMENTS, FAMILIES, blend_by_quadrant
 from .errors import Cancelled
 from .grammar import Grammar
 from .metrics import key_correlations
@@ -212,18 +212,13 @@ class StepDecoder:
         self.arousal = arousal = 2 * (w[:, 0] + w[:, 1]) - 1 if w.sum() else np.zeros(len(w))
         # EMOPIA's gaps between onsets for each sequence's emotion (reweigh_positions)
         self.gap_tables = None if gaps is None or prior is None else [gaps.log_probs(row) for row in w]
-        shares = quadrant_shares(w)
-
-        def blend(table) -> np.ndarray:
-            """A per-quadrant table (Q1..Q4 first) for each sequence, blended by its emotion: (B, ...)."""
-            return shares @ np.asarray(table, dtype=float)
 
         # (B, 2) lowest and highest pitch of a sampled note (fold_into_register)
-        self.register = np.rint(blend(REGISTER)).astype(int)
-        self.sixth_penalty = blend(SIXTH_PENALTY)  # (B,)
-        self.groove_weight = blend(GROOVE_WEIGHT)  # (B,)
-        self.key_penalty = KEY_PENALTY - blend(KEY_PENALTY_EASED)  # (B,)
-        self.seventh_kept = {minor: blend(kept) for minor, kept in SEVENTH_KEPT.items()}  # (B,) each
+        self.register = np.rint(blend_by_quadrant(w, REGISTER)).astype(int)
+        self.sixth_penalty = blend_by_quadrant(w, SIXTH_PENALTY)  # (B,)
+        self.groove_weight = blend_by_quadrant(w, GROOVE_WEIGHT)  # (B,)
+        self.key_penalty = KEY_PENALTY - blend_by_quadrant(w, KEY_PENALTY_EASED)  # (B,)
+        self.seventh_kept = {minor: blend_by_quadrant(w, kept) for minor, kept in SEVENTH_KEPT.items()}  # (B,) each
         # (B, 1) share of both guidances for the velocity codes: CALM_VELOCITY_SHARE for calm
         # music, none from arousal 0.5. With full guidance aroused pieces were louder than EMOPIA's
         # (tense: mean velocity 96 against 73), without any sad ones were (66 against 56); a share
@@ -233,7 +228,8 @@ class StepDecoder:
         self.fused = FusedElementHeads.of(vqvae.decoder)  # None: element decoders with attention layers
         # the note cap guards against a prior stuck on note codes; latents of a real piece
         # (decode_latents: reconstruction, transfer) are followed as they are
-        self.max_notes_here = np.rint(blend(MAX_NOTES_AT_POSITION)) if prior is not None else np.full(len(w), math.inf)
+        self.max_notes_here = (np.rint(blend_by_quadrant(w, MAX_NOTES_AT_POSITION)) if prior is not None
+                               else np.full(len(w), math.inf))
         # EMOPIA's tempo moves stand in for the tempo the prior's codes hardly carry; a real
         # piece's latents name their bars' tempi as they are (weighed, reconstruction lost 0.03 F1)
         self.tempo_moves = np.log(TEMPO_MOVES) if prior is not None else np.zeros(len(TEMPO_MOVES))

@@ -216,10 +216,11 @@ def test_a_share_of_half_bars_changes_the_pedal_at_its_middle_beat_too(share, ch
 
 
 def test_happy_music_changes_the_pedal_every_beat_and_tense_or_sad_music_every_half_bar():
-    from musER.engine import BEAT_PEDAL_SHARE, blended
+    from musER.elements import blend_by_quadrant, quadrant_weights
+    from musER.engine import BEAT_PEDAL_SHARE
 
     def share(valence, arousal):
-        return blended(BEAT_PEDAL_SHARE, valence, arousal)
+        return float(blend_by_quadrant(quadrant_weights(valence, arousal), BEAT_PEDAL_SHARE))
 
     assert share(1, 1) == 1 and share(-1, 1) == 0 and share(-1, -1) == 0
     assert 0 < share(1, -1) < 1  # calm music in between
