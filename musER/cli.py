@@ -216,7 +216,7 @@ def cmd_evaluate(args) -> int:
             valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock, no_pedal=args.no_pedal,
             element_temperature=None, batch=8, overwrite=args.overwrite, checkpoint=args.checkpoint,
             device="auto") for q in Quadrant]
-        _generation_request(asks[0], min(args.generate, 8), args.seed)  # bad settings fail before a folder is made
+        _generation_request(asks[0], min(args.generate, asks[0].batch), args.seed)  # fail before a folder is made
         out = _writable_dir(Path(args.dir))
         rows = [row for ask in asks for row in generate_into(ask, out)]
         _write_csv(out / "manifest.csv", rows)
