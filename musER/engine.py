@@ -12,7 +12,7 @@ import torch
 from .batching import bar_line_steps, bar_windows
 from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
-from .elements import COLUMN, ELEMENTS, blend_by_quadrant, latent_slice, quadrant_weights
+from .elements import COLUMN, ELEMENTS, asked_weights, blend_by_quadrant, latent_slice
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
 from .midi_io import apply_sustain
@@ -128,7 +128,7 @@ class Engine:
                 "licence": self.meta.get("licence", ""), "format_version": self.meta["format_version"]}
 
     def _emotion(self, valence: float, arousal: float, n: int) -> torch.Tensor:
-        w = torch.tensor(quadrant_weights(valence, arousal), dtype=torch.float32)
+        w = torch.tensor(asked_weights(valence, arousal), dtype=torch.float32)
         return w[None].repeat(n, 1).to(self.device)
 
     # -- generation ---------------------------------------------------------------------
@@ -138,7 +138,7 @@ class Engine:
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, emotion, request.bars, self.window, settings,
                               request.seed, progress, cancel, beat_codes=self.beat_codes, gaps=self.gaps)
         pieces = []
-        weights = quadrant_weights(request.valence, request.arousal)
+        weights = asked_weights(request.valence, request.arousal)
         velocity_scale = float(blend_by_quadrant(weights, VELOCITY_SCALE))
         beat_share = float(blend_by_quadrant(weights, BEAT_PEDAL_SHARE))
         for i, seq in enumerate(ids):

@@ -573,6 +573,38 @@ def test_emotion_blend_and_quadrants():
     assert [va_to_quadrant(*va).name for va in ((1, 1), (-1, 1), (-1, -1), (1, -1))] == ["Q1", "Q2", "Q3", "Q4"]
 
 
+def test_sliders_reach_a_corner_faster_than_linearly_and_keep_its_ends():
+    from musER.elements import asked_weights, slider_response
+
+    positions = np.linspace(-1, 1, 41)
+    response = [slider_response(x) for x in positions]
+    assert np.all(np.diff(response) > 0)
+    assert slider_response(0) == 0 and slider_response(1) == 1 and slider_response(-1) == -1
+    assert slider_response(0.5) == pytest.approx(0.70, abs=0.01)
+    assert slider_response(-0.5) == -slider_response(0.5)
+    assert asked_weights(1, -1) == quadrant_weights(1, -1) == (0, 0, 0, 1)
+    assert asked_weights(0.5, 0.5)[0] > quadrant_weights(0.5, 0.5)[0]
+    assert sum(asked_weights(-0.3, 0.8)) == pytest.approx(1)
+
+
+def test_a_request_asks_for_the_sliders_response(model, monkeypatch):
+    import musER.engine
+
+    asked = []
+    real_emotion = musER.engine.Engine._emotion
+
+    def spy(self, valence, arousal, n):
+        emotion = real_emotion(self, valence, arousal, n)
+        asked.append(emotion[0].tolist())
+        return emotion
+
+    monkeypatch.setattr(musER.engine.Engine, "_emotion", spy)
+    model.generate(GenerationRequest(valence=0.5, arousal=-0.25, bars=1, n=1, seed=0))
+    from musER.elements import asked_weights
+
+    assert asked == [pytest.approx(list(asked_weights(0.5, -0.25)))]
+
+
 def test_decoded_steps_follow_the_grammar(model):
     from musER.engine import Engine  # noqa: F401  (the facade's engine is what we check)
 
