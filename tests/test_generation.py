@@ -589,6 +589,7 @@ def test_sliders_reach_a_corner_faster_than_linearly_and_keep_its_ends():
 
 def test_a_request_asks_for_the_sliders_response(model, monkeypatch):
     import musER.engine
+    from musER.elements import asked_weights
 
     asked = []
     real_emotion = musER.engine.Engine._emotion
@@ -600,8 +601,6 @@ def test_a_request_asks_for_the_sliders_response(model, monkeypatch):
 
     monkeypatch.setattr(musER.engine.Engine, "_emotion", spy)
     model.generate(GenerationRequest(valence=0.5, arousal=-0.25, bars=1, n=1, seed=0))
-    from musER.elements import asked_weights
-
     assert asked == [pytest.approx(list(asked_weights(0.5, -0.25)))]
 
 
