@@ -4,8 +4,9 @@
 
 Real-time factor = seconds of music produced per second of compute, with the library's default
 sampling (guidance included, three prior copies per piece) unless told otherwise, with the
-float16 weight copies for small batches (MusER.load(half=True); off by default) and in float32.
-Prints a Markdown table.
+float16 weight copies for small batches (MusER.load(half=True); off by default), in float32 as
+the library loads it (few-row products through numpy, model/blas.py) and in float32 with torch's
+own products (MusER.load(blas=False)). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     request = GenerationRequest(guidance=args.guidance, valence_guidance=args.valence_guidance)
     models = {}
-    for half in (True, False):  # both loaded first, then measured in turn (the machine's speed drifts)
-        model = MusER.load(args.checkpoint, half=half)
+    # all loaded first, then measured in turn (the machine's speed drifts)
+    for label, half, blas in (("fp16", True, False), ("fp32", False, True), ("fp32, torch products", False, False)):
+        model = MusER.load(args.checkpoint, half=half, blas=blas)
+        if model.info["half_weights"] != half:
+            continue  # this torch build has no float16 products
         model.generate(GenerationRequest(bars=1))  # warm-up
-        models["fp16" if model.info["half_weights"] else "fp32"] = model
+        models[label] = model
     rows = []
     for batch, use_cache in ((1, True), (1, False), (8, True)):  # uncached at batch 1 only (it is slow)
         for weights, model in models.items():

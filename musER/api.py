@@ -109,14 +109,16 @@ class MusER:
         self._lock = threading.Lock()  # one model, one caller at a time
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None = None, device: str = "auto", half: bool = False) -> MusER:
+    def load(cls, checkpoint: str | Path | None = None, device: str = "auto", half: bool = False,
+             blas: bool = True) -> MusER:
         """Load a checkpoint folder (None = the shipped model). Raises CheckpointError.
         half: float16 weight copies for batch-1 decoding on a CPU (model/half.py; off by default,
-        slower than float32 on this project's 2-core machine in recent runs)."""
+        faster than float32 on this project's 2-core machine on some days only).
+        blas: on a CPU without `half`, products of a few rows through numpy (model/blas.py)."""
         from .engine import Engine
 
         folder = Path(checkpoint) if checkpoint else default_checkpoint()
-        return cls(Engine.load(folder, device, half), folder)
+        return cls(Engine.load(folder, device, half, blas), folder)
 
     @property
     def info(self) -> dict:

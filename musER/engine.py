@@ -16,6 +16,7 @@ from .elements import COLUMN, ELEMENTS, asked_weights, blend_by_quadrant, latent
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens
 from .midi_io import apply_sustain
+from .model.blas import use_blas_for_steps
 from .model.half import halve_for_cpu
 from .model.layers import fuse_self_attention
 from .piece import Piece
@@ -104,26 +105,31 @@ def ring_through_rests(piece: Piece) -> Piece:
 
 
 class Engine:
-    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool = False) -> None:
+    def __init__(self, vqvae, prior, vocab, meta: dict, device: torch.device, half: bool = False,
+                 blas: bool = False) -> None:
         """half: float16 weight copies for small-batch decoding, where the build supports them
-        (model/half.py)."""
+        (model/half.py); otherwise, on a CPU, `blas`: few-row products through numpy (model/blas.py).
+        Both wrap the models' layers in place, so neither is for models that will be saved."""
         self.vqvae, self.prior, self.vocab, self.meta, self.device = vqvae, prior, vocab, meta, device
         self.window = int(meta["window"])
         self.beat_codes = BeatCodes.from_dict(meta["beat_codes"]) if "beat_codes" in meta else None
         self.gaps = GapModel.from_dict(meta["onset_gaps"]) if "onset_gaps" in meta else None
         self.half = half and halve_for_cpu(vqvae, prior)
+        self.blas = blas and not self.half and device.type == "cpu"
+        if self.blas:
+            use_blas_for_steps(vqvae, prior)
 
     @classmethod
-    def load(cls, folder: Path, device: str = "auto", half: bool = False) -> Engine:
+    def load(cls, folder: Path, device: str = "auto", half: bool = False, blas: bool = True) -> Engine:
         dev = pick_device(device)
         vqvae, prior, vocab, meta = load_checkpoint(folder, dev)
         fuse_self_attention(vqvae.decoder.blocks, prior.blocks)  # these copies are never saved
-        return cls(vqvae, prior, vocab, meta, dev, half)
+        return cls(vqvae, prior, vocab, meta, dev, half, blas)
 
     def info(self, folder: Path) -> dict:
         params = sum(p.numel() for p in self.vqvae.parameters()) + sum(p.numel() for p in self.prior.parameters())
         return {"name": Path(folder).name, "path": str(folder), "parameters": params,
-                "half_weights": self.half, "device": str(self.device),
+                "half_weights": self.half, "blas_products": self.blas, "device": str(self.device),
                 "trained_on": self.meta.get("training", {}).get("dataset", ""),
                 "licence": self.meta.get("licence", ""), "format_version": self.meta["format_version"]}
 

@@ -637,6 +637,25 @@ def test_half_weights_on_cpu_change_little_and_keep_the_model_whole(tiny_ckpt):
     assert all(p.n_notes > 0 and p.n_bars == 2 for p in a)
 
 
+def test_few_rows_go_through_numpy_with_the_same_products_and_pieces(tiny_ckpt):
+    from torch import nn
+
+    from musER.model.blas import BLAS_ROWS, BlasLinear
+
+    linear = nn.Linear(64, 32)
+    few, many = torch.randn(3, 64), torch.randn(2, BLAS_ROWS, 64)
+    with torch.inference_mode():
+        assert torch.allclose(BlasLinear(linear)(few), linear(few), atol=1e-5)
+        assert torch.equal(BlasLinear(linear)(many), linear(many))  # more rows: torch's product
+    blas, plain = MusER.load(tiny_ckpt), MusER.load(tiny_ckpt, blas=False)
+    assert blas.info["blas_products"] and not plain.info["blas_products"]
+    assert not MusER.load(tiny_ckpt, half=True).info["blas_products"]  # one kind of copy at a time
+    assert any(isinstance(m, BlasLinear) for m in blas._engine.prior.modules())
+    assert not any(isinstance(m, BlasLinear) for m in plain._engine.prior.modules())
+    request = GenerationRequest(valence=-0.5, arousal=0.5, bars=4, n=2, seed=1)
+    assert all(np.array_equal(x.notes, y.notes) for x, y in zip(blas.generate(request), plain.generate(request)))
+
+
 def _step(vocab, kind, beat=0, pitch=0):
     from musER.elements import COLUMN
 

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import replace_linears
+
 HALF_ROWS = 4  # at most this many rows take the float16 copy
 
 
@@ -49,19 +51,11 @@ def half_available() -> bool:
     return True
 
 
-def _swap(module: nn.Module) -> None:
-    for name, child in module.named_children():
-        if isinstance(child, nn.Linear):
-            setattr(module, name, HalfLinear(child))
-        else:
-            _swap(child)
-
-
 def halve_for_cpu(vqvae, prior) -> bool:
     """Give the prior's and the global decoder's Linear layers float16 copies, in place (inference
     only). Returns False, changing nothing, where this torch build cannot."""
     if not half_available():
         return False
     for module in (prior.blocks, prior.heads, vqvae.decoder.blocks):
-        _swap(module)
+        replace_linears(module, HalfLinear)
     return True

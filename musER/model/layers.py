@@ -118,5 +118,14 @@ def fuse_self_attention(*stacks: nn.ModuleList) -> None:
             block.attn.fuse_projections()
 
 
+def replace_linears(module: nn.Module, wrap) -> None:
+    """Replace every nn.Linear inside `module` by wrap(linear), in place."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.Linear):
+            setattr(module, name, wrap(child))
+        else:
+            replace_linears(child, wrap)
+
+
 def new_caches(blocks: nn.ModuleList) -> list[tuple[KVCache, KVCache]]:
     return [(KVCache(), KVCache()) for _ in blocks]
