@@ -25,7 +25,8 @@ from sklearn.preprocessing import StandardScaler
 
 from musER.data import data_dir
 from musER.emotion_classifier import QUADRANTS, note_features, split_features
-from musER.evaluate import load_folder
+from musER.errors import MusERError
+from musER.evaluate import asked_pieces
 
 
 def judges() -> dict:
@@ -42,16 +43,12 @@ def main() -> None:
     root = data_dir(args.data)
     x_train, y_train, _ = split_features(root, "train")
     x_val, y_val, _ = split_features(root, "val")
-    x, asked = [], []
-    for folder in args.dirs:
-        pieces, quadrants, _ = load_folder(Path(folder))
-        for piece, quadrant in zip(pieces, quadrants):
-            if quadrant is not None:
-                x.append(note_features(piece.notes))
-                asked.append(QUADRANTS.index(quadrant))
-    if not asked:
-        sys.exit("no piece has an asked quadrant: name files Q1_..., or keep the manifest.csv `muser generate` wrote")
-    x, asked = np.array(x), np.array(asked)
+    try:
+        pairs = asked_pieces(args.dirs)
+    except MusERError as exc:
+        sys.exit(str(exc))
+    x = np.array([note_features(piece.notes) for piece, _ in pairs])
+    asked = np.array([QUADRANTS.index(q) for _, q in pairs])
     print(f"| judge | EMOPIA val (n={len(y_val)}) | pieces (n={len(asked)}) | "
           + " | ".join(f"asked {q}" for q in QUADRANTS) + " |")
     print("|---|---|---|" + "---|" * len(QUADRANTS))

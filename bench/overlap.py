@@ -26,7 +26,7 @@ import numpy as np
 from musER.data import data_dir, quadrant_of, split_files
 from musER.emotion_classifier import FEATURE_NAMES, QUADRANTS, note_features
 from musER.errors import MusERError
-from musER.evaluate import load_folder
+from musER.evaluate import asked_pieces
 from musER.metrics import METRIC_NAMES, piece_from_midi, piece_metrics
 from musER.piece import Piece
 
@@ -75,12 +75,14 @@ def main() -> None:
     args = ap.parse_args()
     root = data_dir(args.data)
     train, val = real_statistics(root, "train"), real_statistics(root, "val")
+    try:
+        pairs = asked_pieces(args.dirs)
+    except MusERError as exc:
+        sys.exit(str(exc))
     generated: dict[str, list[np.ndarray]] = {q: [] for q in QUADRANTS}
-    for d in args.dirs:
-        pieces, quadrants, _ = load_folder(Path(d))
-        for piece, q in zip(pieces, quadrants):
-            if q in generated and len(piece.notes) >= 2:
-                generated[q].append(statistics(piece))
+    for piece, q in pairs:
+        if len(piece.notes) >= 2:  # the note features need two notes
+            generated[q].append(statistics(piece))
     means = []
     for q in QUADRANTS:
         if not generated[q]:

@@ -26,7 +26,8 @@ from torch import nn
 
 from musER.data import data_dir, quadrant_of, split_files
 from musER.emotion_classifier import QUADRANTS, song_of
-from musER.evaluate import load_folder
+from musER.errors import MusERError
+from musER.evaluate import asked_pieces
 from musER.midi_io import read_midi
 
 FPS = 10  # frames per second
@@ -126,16 +127,12 @@ def main() -> None:
     held_songs = np.random.default_rng(0).permutation(np.unique(songs))[: len(np.unique(songs)) // 5]
     held = np.nonzero(np.isin(songs, held_songs))[0]
     fit = np.nonzero(~np.isin(songs, held_songs))[0]
-    gen_rolls, asked = [], []
-    for folder in args.dirs:
-        pieces, quadrants, _ = load_folder(Path(folder))
-        for piece, quadrant in zip(pieces, quadrants):
-            if quadrant is not None and piece.n_notes:
-                gen_rolls.append(piano_roll(piece.notes))
-                asked.append(QUADRANTS.index(quadrant))
-    if not asked:
-        sys.exit("no piece has an asked quadrant: name files Q1_..., or keep the manifest.csv `muser generate` wrote")
-    asked = np.array(asked)
+    try:
+        pairs = [(piece, q) for piece, q in asked_pieces(args.dirs) if piece.n_notes]
+    except MusERError as exc:
+        sys.exit(str(exc))
+    gen_rolls = [piano_roll(piece.notes) for piece, _ in pairs]
+    asked = np.array([QUADRANTS.index(q) for _, q in pairs])
     k_all = range(len(QUADRANTS))
     probs, val_probs, gen_d, real_d = 0, 0, [], []
     for seed in range(args.seed, args.seed + args.nets):  # an ensemble: one network's verdicts hang on its seed

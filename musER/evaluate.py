@@ -125,6 +125,19 @@ def load_folder(directory: Path) -> tuple[list[Piece], list[str | None], list[st
     return pieces, quadrants, skipped
 
 
+def asked_pieces(directories) -> list[tuple[Piece, str]]:
+    """(piece, asked quadrant) of the readable pieces of several folders whose quadrant is known
+    (manifest.csv or a Q1..Q4 name prefix), for the benches that judge them."""
+    pairs = []
+    for directory in directories:
+        pieces, quadrants, _ = load_folder(Path(directory))
+        pairs += [(piece, q) for piece, q in zip(pieces, quadrants) if q is not None]
+    if not pairs:
+        raise MusERError("no piece has an asked quadrant: name files Q1_..., or keep the manifest.csv "
+                         "`muser generate` wrote")
+    return pairs
+
+
 def read_manifest(path: Path) -> dict[str, str]:
     """file name -> asked quadrant, from a `muser generate` manifest.csv (empty if absent)."""
     if not path.is_file():

@@ -153,3 +153,22 @@ def test_the_quadrant_accuracy_comes_with_its_95_percent_interval(generated_dir)
     low, high = report.verdicts["all"]["quadrant_interval"]
     assert low <= report.verdicts["all"]["quadrant"] <= high
     assert f"{low:.2f}-{high:.2f}" in report.paths["table"].read_text()
+
+
+def test_asked_pieces_pairs_pieces_of_several_folders_with_their_quadrants(generated_dir, tmp_path):
+    folder, _ = generated_dir
+    named = tmp_path / "named"
+    named.mkdir()
+    _piece("Q3", 0).save_midi(named / "Q3_0001.mid")
+    _piece("Q1", 1).save_midi(named / "untold.mid")  # no manifest, no prefix: no asked quadrant
+    pairs = evaluate.asked_pieces([folder, named])
+    assert [q for _, q in pairs] == [q for q in STYLE for _ in range(2)] + ["Q3"]
+    with pytest.raises(MusERError, match="no piece has an asked quadrant"):
+        evaluate.asked_pieces([_untold(tmp_path)])
+
+
+def _untold(tmp_path: Path) -> Path:
+    folder = tmp_path / "untold"
+    folder.mkdir()
+    _piece("Q2", 2).save_midi(folder / "mine.mid")
+    return folder
