@@ -13,6 +13,7 @@ from musER.api import GenerationRequest, MusER, load_piece
 from musER.elements import ELEMENTS, quadrant_weights, va_to_quadrant
 from musER.errors import Cancelled, ConfigError, MidiReadError
 from musER.grammar import Grammar
+from musER.piece import Piece
 from musER.testing import synthetic_piece
 from musER.vocab import Vocab
 
@@ -236,6 +237,33 @@ def test_velocities_are_scaled_by_the_asked_quadrant_and_no_other(model, monkeyp
     assert np.array_equal(tense.notes[:, :3], as_decoded.notes[:, :3])
     assert tense.notes[:, 3] == pytest.approx(np.maximum(np.rint(as_decoded.notes[:, 3] * 0.5), 1))
     assert np.array_equal(compose(1, (1.0, 0.5, 1.0, 1.0)).notes, compose(1, (1.0, 1.0, 1.0, 1.0)).notes)
+
+
+def test_velocity_spread_draws_loudness_toward_the_mean_of_the_asked_quadrant_only(model, monkeypatch):
+    monkeypatch.setattr("musER.engine.VELOCITY_SCALE", (1.0, 1.0, 1.0, 1.0))
+
+    def compose(valence, spread):
+        monkeypatch.setattr("musER.engine.VELOCITY_SPREAD", spread)
+        return model.generate(GenerationRequest(valence=valence, arousal=-1, bars=2, n=1, seed=3, pedal=False))[0]
+
+    as_decoded, sad = compose(-1, (1.0, 1.0, 1.0, 1.0)), compose(-1, (1.0, 1.0, 0.5, 1.0))
+    assert np.array_equal(sad.notes[:, :3], as_decoded.notes[:, :3])
+    v, w = as_decoded.notes[:, 3], sad.notes[:, 3]
+    assert v.std() > 0 and w.std() == pytest.approx(v.std() / 2, abs=0.5)
+    assert w.mean() == pytest.approx(v.mean(), abs=0.5)
+    assert np.array_equal(compose(1, (1.0, 1.0, 0.5, 1.0)).notes, compose(1, (1.0, 1.0, 1.0, 1.0)).notes)
+
+
+def test_scale_velocities_keeps_an_empty_piece_and_the_midi_range():
+    from musER.engine import scale_velocities
+
+    def piece():
+        return Piece(np.array([[0, 1, 60, 10], [1, 2, 62, 120]], dtype=float), np.array([0.0, 2.0]))
+
+    assert scale_velocities(piece(), 1.0, 0.5).notes[:, 3].tolist() == [38, 92]  # 65 -/+ 27.5
+    assert scale_velocities(piece(), 2.0).notes[:, 3].tolist() == [20, 127]
+    empty = Piece(np.zeros((0, 4)), np.array([0.0, 2.0]))
+    assert scale_velocities(empty, 0.9, 0.5).n_notes == 0
 
 
 def test_pedal_lengthens_notes_but_for_its_lift_and_can_be_turned_off(model):
