@@ -62,8 +62,9 @@ VELOCITY_SCALE = (1.0, 0.9, 1.07, 1.0)
 # and drawn toward their piece's mean by this, per quadrant: sad pieces' loudness varied more than
 # EMOPIA's (standard deviation 18.1 against 13.5 over its train sad clips); at 0.85 (15.4), 300 sad
 # pieces came nearer real music, our classifier and the forest judged them as before, the network
-# more often (0.90 against 0.84), the piano-roll networks 3 of 200 less often (docs/experiments.md,
-# "Sad music's loudness spread..."). Tense pieces' spread widened by 1.2 cost the network 0.08
+# more often (0.90 against 0.84), the piano-roll networks 3 of 200 less often; half way to sad
+# (0.89) the three feature judges lost 6 / 3 / 3 of 150 pieces (docs/experiments.md, "Sad music's
+# loudness spread..."). Tense pieces' spread widened by 1.2 cost the network 0.08
 VELOCITY_SPREAD = (1.0, 1.0, 0.85, 1.0)
 
 
