@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import logging
 import os
 import sys
@@ -98,6 +99,15 @@ def _generation_request(args, n: int, seed: int):
                              key_lock=not args.no_key_lock, pedal=not args.no_pedal)
 
 
+def batch_seed(seed: int, k: int) -> int:
+    """The seed of a command's k-th batch of pieces: the command's own for the first (one batch
+    composes as `MusER.generate` does with that seed), one drawn from (seed, k) for the others, so
+    that two seeds share no batch (seed + k made seed 8's first batch seed 7's second)."""
+    if k == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}/{k}".encode()).digest()[:8], "big") >> 1
+
+
 def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict]:
     """Compose args.n pieces into `out` (this shard's batches); returns manifest rows."""
     from tqdm import tqdm
@@ -118,7 +128,8 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
     rows = []
     bar = tqdm(total=sum(len(b) for _, b in mine) * args.bars, unit="bar", file=sys.stderr, desc=quadrant)
     for k, batch in mine:
-        request = _generation_request(args, len(batch), args.seed + k)
+        seed = batch_seed(args.seed, k)
+        request = _generation_request(args, len(batch), seed)
         done = [0]
         size = len(batch)
 
@@ -129,7 +140,7 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
         for i, piece in zip(batch, model.generate(request, progress)):
             piece.save_midi(out / names[i], overwrite=args.overwrite)
             rows.append({"file": names[i], "valence": valence, "arousal": arousal, "quadrant": quadrant,
-                         "seed": args.seed + k, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
+                         "seed": seed, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
                          "notes": piece.n_notes})
         bar.update((args.bars - done[0]) * len(batch))
     bar.close()

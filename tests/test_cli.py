@@ -49,6 +49,19 @@ def test_shards_split_the_batches(tiny_ckpt, tmp_path):
     assert (out / "manifest-0of2.csv").is_file() and (out / "manifest-1of2.csv").is_file()
 
 
+def test_two_seeds_share_no_batch_and_the_manifest_names_each_batch_seed(tiny_ckpt, tmp_path):
+    from musER.cli import batch_seed
+
+    assert batch_seed(7, 0) == 7
+    seeds = {batch_seed(seed, k) for seed in range(50) for k in range(10)}
+    assert len(seeds) == 500  # seed + k gave seed 8's first batch to seed 7 as its second
+    out = tmp_path / "two"
+    assert main(["generate", "--quadrant", "Q2", "-n", "2", "--bars", "1", "--batch", "1", "--seed", "7",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert [int(r["seed"]) for r in rows] == [7, batch_seed(7, 1)]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--valence", "2", "--arousal", "0"], "valence must be in"),
     (["--valence", "0.5"], "both --valence and --arousal"),
