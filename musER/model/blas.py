@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import replace_linears
+from .layers import replace_step_linears
 
 BLAS_ROWS = 8  # batch 8 (24 rows with guidance) was slower through numpy than through torch
 
@@ -42,5 +42,4 @@ class BlasLinear(nn.Module):
 def use_blas_for_steps(vqvae, prior) -> None:
     """Give the prior's and the global decoder's Linear layers numpy products for few rows, in
     place (inference only, CPU weights)."""
-    for module in (prior.blocks, prior.heads, vqvae.decoder.blocks):
-        replace_linears(module, BlasLinear)
+    replace_step_linears(vqvae, prior, BlasLinear)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import replace_linears
+from .layers import replace_step_linears
 
 HALF_ROWS = 4  # at most this many rows take the float16 copy
 
@@ -56,6 +56,5 @@ def halve_for_cpu(vqvae, prior) -> bool:
     only). Returns False, changing nothing, where this torch build cannot."""
     if not half_available():
         return False
-    for module in (prior.blocks, prior.heads, vqvae.decoder.blocks):
-        replace_linears(module, HalfLinear)
+    replace_step_linears(vqvae, prior, HalfLinear)
     return True

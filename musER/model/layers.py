@@ -127,5 +127,12 @@ def replace_linears(module: nn.Module, wrap) -> None:
             replace_linears(child, wrap)
 
 
+def replace_step_linears(vqvae, prior, wrap) -> None:
+    """replace_linears in the layers a cached decoding step multiplies a few rows through: the
+    prior's blocks and heads and the global decoder's blocks (model/half.py, model/blas.py)."""
+    for module in (prior.blocks, prior.heads, vqvae.decoder.blocks):
+        replace_linears(module, wrap)
+
+
 def new_caches(blocks: nn.ModuleList) -> list[tuple[KVCache, KVCache]]:
     return [(KVCache(), KVCache()) for _ in blocks]
