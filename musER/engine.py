@@ -241,7 +241,10 @@ class Engine:
             forced = forced[None]
         seq = decode_latents(self.vqvae, self.vocab, z[None], self._emotion(valence, arousal, 1), self.window,
                              SamplingSettings(), seed, progress, cancel, forced)[0]
-        seq = copy_bar_tempi(seq, ref if "tempo" in elements else src, self.vocab)
+        if "tempo" in elements:
+            seq = copy_bar_tempi(seq, ref, self.vocab, match_pace=True)
+        else:
+            seq = copy_bar_tempi(seq, src, self.vocab)
         piece = decode_ids(seq, self.vocab, name=f"{source.name}-{'+'.join(elements)}")
         piece.valence, piece.arousal, piece.seed = valence, arousal, seed
         piece.info.update({"transferred": list(elements), "source": source.name,

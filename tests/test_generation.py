@@ -749,6 +749,30 @@ def test_transfer_takes_bar_tempi_from_tokens_and_a_shorter_donor_repeats():
     assert out[3, COLUMN["tempo"]] == 0 and bars[0, COLUMN["tempo"]] == 5  # positions untouched, input kept
 
 
+def test_moved_tempi_take_the_octave_that_keeps_the_donors_pace():
+    from musER.elements import COLUMN
+    from musER.transfer_align import copy_bar_tempi, pace_octave
+
+    # 12 notes a bar against a donor's 2 at the same tempo: half the tempo brings the pace nearest
+    assert pace_octave(12, np.array([133.0]), 2, np.array([133.0])) == 0.5
+    assert pace_octave(8, np.array([100.0, 100.0]), 5, np.array([110.0])) == 1.0  # 4 notes a bar against 5
+    assert pace_octave(1, np.array([60.0]), 20, np.array([60.0])) == 2.0  # never more than an octave
+    assert pace_octave(0, np.array([60.0]), 20, np.array([60.0])) == 1.0
+
+    vocab = Vocab.default()
+    dense = [_step(vocab, "metrical", "bar"), _step(vocab, "metrical", 0)] + [_step(vocab, "note", 0, 40)] * 12
+    sparse = [_step(vocab, "metrical", "bar"), _step(vocab, "metrical", 0)] + [_step(vocab, "note", 0, 40)] * 2
+    donor = np.stack(sparse * 2)
+    donor[0, COLUMN["tempo"]] = vocab.nearest_id("tempo", 132.0)
+    donor[len(sparse), COLUMN["tempo"]] = 0  # the second bar keeps the first one's tempo
+    ids = np.stack(dense * 2)
+    plain, paced = copy_bar_tempi(ids, donor, vocab), copy_bar_tempi(ids, donor, vocab, match_pace=True)
+    lines = [0, len(dense)]
+    assert plain[lines, COLUMN["tempo"]].tolist() == donor[[0, len(sparse)], COLUMN["tempo"]].tolist()
+    half = vocab.value_of("tempo", int(donor[0, COLUMN["tempo"]])) / 2
+    assert paced[lines, COLUMN["tempo"]].tolist() == [vocab.nearest_id("tempo", half), 0]
+
+
 def test_transfer_keeps_the_input_tempo_unless_tempo_is_moved(model):
     from musER.elements import COLUMN
     from musER.tokenizer import decode_ids
