@@ -14,7 +14,7 @@ from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
 from .elements import COLUMN, ELEMENTS, asked_weights, blend_by_quadrant, latent_slice
 from .errors import TokenizationError
-from .generation import SamplingSettings, decode_latents, generate_tokens
+from .generation import SamplingSettings, decode_latents, generate_tokens, into_held_mode
 from .midi_io import apply_sustain
 from .model.blas import use_blas_for_steps
 from .model.half import halve_for_cpu
@@ -221,7 +221,8 @@ class Engine:
             ref = ref_ids[1:-1]
         else:
             ref = self.encode_piece(reference)
-        if valence is None or arousal is None:
+        asked = valence is not None and arousal is not None
+        if not asked:
             valence, arousal = 0.0, 0.0  # reference only: a neutral emotion condition
         _, zq_src, _ = self.latents_of(src)
         _, zq_ref, _ = self.latents_of(ref)
@@ -245,6 +246,8 @@ class Engine:
             seq = copy_bar_tempi(seq, ref, self.vocab, match_pace=True)
         else:
             seq = copy_bar_tempi(seq, src, self.vocab)
+        if "pitch" in elements and asked:  # moved pitches take the target's mode, as sampled ones do
+            seq = into_held_mode(seq, self.vocab, valence)
         piece = decode_ids(seq, self.vocab, name=f"{source.name}-{'+'.join(elements)}")
         piece.valence, piece.arousal, piece.seed = valence, arousal, seed
         piece.info.update({"transferred": list(elements), "source": source.name,

@@ -539,6 +539,21 @@ def move_into_mode(steps: list[np.ndarray], key_moves: tuple[torch.Tensor, ...])
         row[col] = moves.get(int(row[col]), row[col])
 
 
+def into_held_mode(seq: np.ndarray, vocab: Vocab, valence: float) -> np.ndarray:
+    """A copy of a token sequence whose notes are moved into the mode their key takes at
+    `valence` (held_key, mode_moves), as a sampled piece's notes are once its key is held.
+    Element transfer uses it where pitch moves toward a target emotion."""
+    out = seq.copy()
+    notes = np.nonzero((out[:, TYPE_COL] == vocab.id_of("type", "note")) & (out[:, COLUMN["pitch"]] > 0))[0]
+    if not len(notes):
+        return out
+    pitches = np.array([vocab.value_of("pitch", int(i)) for i in out[notes, COLUMN["pitch"]]], dtype=int)
+    tonic, minor = held_key(np.bincount(pitches % 12, minlength=12).astype(float), valence)
+    src, dst = mode_moves(vocab.values["pitch"], tonic, minor)
+    move_into_mode([out[i] for i in notes], (torch.from_numpy(src), torch.from_numpy(dst)))  # rows are views
+    return out
+
+
 def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, latent: np.ndarray,
                  grammar: Grammar) -> None:
     st.tokens.append(row)

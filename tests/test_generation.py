@@ -773,6 +773,25 @@ def test_moved_tempi_take_the_octave_that_keeps_the_donors_pace():
     assert paced[lines, COLUMN["tempo"]].tolist() == [vocab.nearest_id("tempo", half), 0]
 
 
+def test_moved_pitches_take_the_mode_of_the_target_valence():
+    from musER.elements import COLUMN
+    from musER.generation import into_held_mode
+
+    vocab = Vocab.default()
+    pitches = [60, 67, 60, 67, 64, 62, 65]  # C major, with little of its third: C minor at valence -1
+    seq = np.stack([_step(vocab, "metrical", "bar"), _step(vocab, "metrical", 0)]
+                   + [_step(vocab, "note", 0, vocab.id_of("pitch", p)) for p in pitches])
+
+    def played(ids):
+        return [vocab.value_of("pitch", int(i)) for i in ids[2:, COLUMN["pitch"]]]
+
+    sad = into_held_mode(seq, vocab, -1.0)
+    assert played(sad) == [60, 67, 60, 67, 63, 62, 65]  # E -> E-flat; the rest is in both modes
+    assert np.array_equal(sad[:2], seq[:2]) and played(seq) == pitches  # other steps, and the input, kept
+    assert np.array_equal(into_held_mode(seq, vocab, 1.0), seq)
+    assert np.array_equal(into_held_mode(seq[:2], vocab, -1.0), seq[:2])  # no notes
+
+
 def test_transfer_keeps_the_input_tempo_unless_tempo_is_moved(model):
     from musER.elements import COLUMN
     from musER.tokenizer import decode_ids
