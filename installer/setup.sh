@@ -183,5 +183,9 @@ if [ -n "$missing" ]; then
     say "setup finished but the environment is still incomplete: $missing"
     exit 1
 fi
+# librosa's beat tracker is compiled into numba's on-disk cache on its first run: done here, in
+# one process, so later processes only read it. Once, in a fresh environment, a bench and the
+# tests both compiling it at the same moment left a cache that crashed every later run.
+"$PY" -c 'import numpy as np; from musER.beats import estimate_beats; estimate_beats(np.arange(8) * 0.5, np.full(8, 64))'
 echo "$FP" > "$STAMP"
 say "ready: $VENV"
