@@ -12,6 +12,7 @@ Flip rates are also given over the pairs the classifier itself tells apart (inpu
 its label's side, reference on the other): where it misjudges either, no transfer can count as
 a flip.
 """
+
 from __future__ import annotations
 
 import argparse
