@@ -56,9 +56,12 @@ def _element_temperatures(items: list[str]) -> dict[str, float]:
     for item in items or []:
         name, _, value = item.partition("=")
         try:
-            out[parse_elements([name])[0]] = float(value)
+            temperature = float(value) if name.strip() else None
         except ValueError:
-            raise ConfigError(f"--element-temperature takes NAME=VALUE, got {item!r}") from None
+            temperature = None
+        if temperature is None:
+            raise ConfigError(f"--element-temperature takes NAME=VALUE, got {item!r}")
+        out[parse_elements([name])[0]] = temperature  # an unknown name is told the known ones
     return out
 
 

@@ -68,6 +68,9 @@ def test_two_seeds_share_no_batch_and_the_manifest_names_each_batch_seed(tiny_ck
     (["--quadrant", "Q5"], "unknown quadrant"),
     (["--quadrant", "Q1", "--bars", "100"], "bars must be"),
     (["--quadrant", "Q1", "--shard", "3/2"], "--shard"),
+    (["--quadrant", "Q1", "--element-temperature", "pitchh=1.2"], "unknown element(s) ['pitchh']; choose from"),
+    (["--quadrant", "Q1", "--element-temperature", "pitch=high"], "takes NAME=VALUE"),
+    (["--quadrant", "Q1", "--element-temperature", "=1.2"], "takes NAME=VALUE"),
 ])
 def test_generate_rejects_bad_arguments(tiny_ckpt, tmp_path, capsys, args, message):
     assert main(["generate", *args, "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path / "o")]) == 2
