@@ -55,7 +55,8 @@ def main() -> None:
     for name, judge in judges().items():
         judge.fit(x_train, y_train)
         verdict = judge.predict(x)
-        per = " | ".join(f"{(verdict[asked == k] == k).mean():.2f}" for k in range(len(QUADRANTS)))
+        per = " | ".join(f"{(verdict[asked == k] == k).mean():.2f}" if (asked == k).any() else "-"
+                         for k in range(len(QUADRANTS)))  # "-": no piece asked for that quadrant
         print(f"| {name} | {(judge.predict(x_val) == y_val).mean():.3f} | {(verdict == asked).mean():.3f} | {per} |")
 
 
