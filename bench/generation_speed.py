@@ -6,7 +6,7 @@ Real-time factor = seconds of music produced per second of compute, with the lib
 sampling (guidance included, three prior copies per piece) unless told otherwise, with the
 float16 weight copies for small batches (MusER.load(half=True); off by default), in float32 as
 the library loads it (few-row products through numpy, model/blas.py) and in float32 with torch's
-own products (MusER.load(blas=False)). Without the cache: batch 1 for every weights, batch 8 for
+own products (MusER.load(blas=False)). Without the cache: batch 1 for each of these, batch 8 for
 the library's default only (24 rows with guidance take torch's float32 products in all three, and
 one run takes minutes). Prints a Markdown table and the cache's speed-up at each batch.
 """
