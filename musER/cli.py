@@ -56,10 +56,10 @@ def _element_temperatures(items: list[str]) -> dict[str, float]:
     for item in items or []:
         name, _, value = item.partition("=")
         try:
-            temperature = float(value) if name.strip() else None
+            temperature = float(value)
         except ValueError:
             temperature = None
-        if temperature is None:
+        if temperature is None or not name.strip():
             raise ConfigError(f"--element-temperature takes NAME=VALUE, got {item!r}")
         out[parse_elements([name])[0]] = temperature  # an unknown name is told the known ones
     return out
