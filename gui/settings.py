@@ -44,6 +44,8 @@ class Settings:
     seed: int = 0
     temperature: float = 1.0
     element_temperature: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ELEMENTS, 1.0))
+    top_p: float = 0.9
+    element_top_p: dict[str, float] = field(default_factory=dict)  # only the elements that have their own
     key_lock: bool = True
     pedal: bool = True
     advanced_open: bool = False
@@ -64,6 +66,8 @@ class Settings:
         s.temperature = min(max(float(s.temperature), 0.1), 3.0)
         temps = {k: min(max(float(v), 0.1), 5.0) for k, v in dict(s.element_temperature).items() if k in ELEMENTS}
         s.element_temperature = {e: temps.get(e, 1.0) for e in ELEMENTS}
+        s.top_p = min(max(float(s.top_p), 0.05), 1.0)
+        s.element_top_p = {k: min(max(float(v), 0.05), 1.0) for k, v in dict(s.element_top_p).items() if k in ELEMENTS}
         s.key_lock = bool(s.key_lock)
         s.pedal = bool(s.pedal)
         s.transfer_elements = [e for e in s.transfer_elements if e in ELEMENTS]

@@ -44,6 +44,7 @@ class GenerationRequest:
     valence_guidance: float = 2.0  # extra push away from the same arousal with the opposite valence
     key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)
     pedal: bool = True  # notes ring to the next pedal change (half bar or beat), as EMOPIA's pianists play
+    element_top_p: dict[str, float] = field(default_factory=dict)  # element -> its codes' top-p, instead of top_p
 
     def __post_init__(self) -> None:
         check_va(self.valence, self.arousal)
@@ -63,6 +64,10 @@ class GenerationRequest:
             parse_elements([name])
             if not (0.05 <= value <= 5):
                 raise ConfigError(f"temperature of {name} must be in [0.05, 5], got {value}")
+        for name, value in self.element_top_p.items():
+            parse_elements([name])
+            if not (0 < value <= 1):
+                raise ConfigError(f"top_p of {name} must be in (0, 1], got {value}")
 
 
 @dataclass(frozen=True)

@@ -49,19 +49,21 @@ def _writable_dir(path: Path) -> Path:
     return path
 
 
-def _element_temperatures(items: list[str]) -> dict[str, float]:
+def _element_values(items: list[str] | None, flag: str) -> dict[str, float]:
+    """NAME=VALUE items of a per-element flag (--element-temperature, --element-top-p) as a dict;
+    the values' ranges are checked by GenerationRequest."""
     from .elements import parse_elements
 
     out = {}
     for item in items or []:
-        name, _, value = item.partition("=")
+        name, _, text = item.partition("=")
         try:
-            temperature = float(value)
+            value = float(text)
         except ValueError:
-            temperature = None
-        if temperature is None or not name.strip():
-            raise ConfigError(f"--element-temperature takes NAME=VALUE, got {item!r}")
-        out[parse_elements([name])[0]] = temperature  # an unknown name is told the known ones
+            value = None
+        if value is None or not name.strip():
+            raise ConfigError(f"{flag} takes NAME=VALUE, got {item!r}")
+        out[parse_elements([name])[0]] = value  # an unknown name is told the known ones
     return out
 
 
@@ -98,8 +100,10 @@ def _generation_request(args, n: int, seed: int):
 
     valence, arousal = _resolve_va(args)
     return GenerationRequest(valence, arousal, args.bars, n, seed, args.temperature, args.top_p,
-                             _element_temperatures(args.element_temperature), *_guidance(args, GenerationRequest),
-                             key_lock=not args.no_key_lock, pedal=not args.no_pedal)
+                             _element_values(args.element_temperature, "--element-temperature"),
+                             *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock,
+                             pedal=not args.no_pedal,
+                             element_top_p=_element_values(args.element_top_p, "--element-top-p"))
 
 
 def batch_seed(seed: int, k: int) -> int:
@@ -228,7 +232,7 @@ def cmd_evaluate(args) -> int:
             valence=q.va[0], arousal=q.va[1], quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
             temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p, guidance=args.guidance,
             valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock, no_pedal=args.no_pedal,
-            element_temperature=None, batch=8, overwrite=args.overwrite, checkpoint=args.checkpoint,
+            element_temperature=None, element_top_p=None, batch=8, overwrite=args.overwrite, checkpoint=args.checkpoint,
             device="auto") for q in Quadrant]
         _generation_request(asks[0], min(args.generate, asks[0].batch), args.seed)  # fail before a folder is made
         out = _writable_dir(Path(args.dir))
@@ -273,9 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bars", type=int, default=16, help="length in bars (1-64)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--temperature", type=float, default=1.0)
-    g.add_argument("--top-p", type=float, default=0.9)
+    g.add_argument("--top-p", type=float, default=0.9, help="nucleus of the prior's codes (1 = the whole distribution)")
     _guidance_args(g)
     g.add_argument("--element-temperature", action="append", metavar="NAME=T", help="per-element temperature factor")
+    g.add_argument("--element-top-p", action="append", metavar="NAME=P",
+                   help="top-p of one element's codes instead of --top-p (e.g. pitch=0.7)")
     g.add_argument("--batch", type=int, default=8, help="pieces decoded together")
     g.add_argument("--shard", help="i/n: this job makes batches i, i+n, ... of the n jobs")
     g.add_argument("--out", required=True, help="output folder")

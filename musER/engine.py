@@ -173,7 +173,8 @@ class Engine:
                                "top_p": request.top_p, "guidance": request.guidance,
                                "valence_guidance": request.valence_guidance, "key_lock": request.key_lock,
                                "pedal": request.pedal,
-                               "element_temperature": dict(request.element_temperature)})
+                               "element_temperature": dict(request.element_temperature),
+                               "element_top_p": dict(request.element_top_p)})
             pieces.append(piece)
         return pieces
 
@@ -286,4 +287,5 @@ class Engine:
 def sampling_settings(request) -> SamplingSettings:
     """How the prior and decoder sample for a GenerationRequest."""
     return SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
-                            request.guidance, request.valence_guidance, key_lock=request.key_lock)
+                            request.guidance, request.valence_guidance, key_lock=request.key_lock,
+                            element_top_p=dict(request.element_top_p))

@@ -153,7 +153,8 @@ REGISTER = ((30, 92), (21, 108), (34, 92), (21, 108))
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """Prior sampling (temperature, top-p, per-element multipliers, guidance) and decoder settings."""
+    """Prior sampling (temperature, top-p, per-element temperature factors and top-p, guidance) and
+    decoder settings."""
 
     temperature: float = 1.0
     top_p: float = 0.9
@@ -162,6 +163,7 @@ class SamplingSettings:
     valence_guidance: float = 0.0  # pushes the prior away from the same arousal with opposite valence
     decoder_temperature: float = 0.0  # 0 = most likely token given the codes
     key_lock: bool = False  # keep notes in the key the piece has set up (generation only)
+    element_top_p: dict[str, float] = field(default_factory=dict)  # per-element top-p, instead of top_p
 
 
 @dataclass
@@ -328,7 +330,7 @@ class StepDecoder:
             if element == "beat" and states is not None:
                 logits = self.reweigh_positions(logits, states)
             temp = s.temperature * s.element_temperature.get(element, 1.0)
-            chosen[g] = sample(logits, self.gen, temp, s.top_p)
+            chosen[g] = sample(logits, self.gen, temp, s.element_top_p.get(element, s.top_p))
             x = x + self.prior.code_embed[g](chosen[g])  # to every copy, as Prior.group_logits adds them
         return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
 

@@ -40,6 +40,22 @@ def test_no_pedal_writes_the_notes_as_decoded(tiny_ckpt, tmp_path):
     assert (pedalled[:, 1] - pedalled[:, 0]).sum() > (dry[:, 1] - dry[:, 0]).sum()
 
 
+def test_per_element_settings_reach_the_pieces(tiny_ckpt, tmp_path):
+    from musER.midi_io import read_midi
+
+    def notes(*flags):
+        out = tmp_path / ("-".join(flags) or "plain")
+        assert main(["generate", "--quadrant", "Q1", "--bars", "2", "--seed", "4", "--top-p", "0.8", *flags,
+                     "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 0
+        return read_midi(out / "Q1_0001.mid").notes
+
+    plain = notes()
+    # an element's own top-p equal to the overall one changes nothing
+    assert (notes("--element-top-p", "pitch=0.8", "--element-temperature", "pitch=1") == plain).all()
+    narrow = notes("--element-top-p", "pitch=0.05", "--element-top-p", "velocity=0.05")
+    assert narrow.shape != plain.shape or not (narrow == plain).all()
+
+
 def test_shards_split_the_batches(tiny_ckpt, tmp_path):
     out = tmp_path / "sharded"
     for shard in ("0/2", "1/2"):
@@ -71,6 +87,9 @@ def test_two_seeds_share_no_batch_and_the_manifest_names_each_batch_seed(tiny_ck
     (["--quadrant", "Q1", "--element-temperature", "pitchh=1.2"], "unknown element(s) ['pitchh']; choose from"),
     (["--quadrant", "Q1", "--element-temperature", "pitch=high"], "takes NAME=VALUE"),
     (["--quadrant", "Q1", "--element-temperature", "=1.2"], "takes NAME=VALUE"),
+    (["--quadrant", "Q1", "--element-top-p", "pitch"], "--element-top-p takes NAME=VALUE"),
+    (["--quadrant", "Q1", "--element-top-p", "veloctiy=0.5"], "unknown element(s) ['veloctiy']"),
+    (["--quadrant", "Q1", "--element-top-p", "pitch=1.5"], "top_p of pitch must be in (0, 1]"),
 ])
 def test_generate_rejects_bad_arguments(tiny_ckpt, tmp_path, capsys, args, message):
     assert main(["generate", *args, "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path / "o")]) == 2

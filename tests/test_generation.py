@@ -13,6 +13,7 @@ from musER.api import GenerationRequest, MusER, load_piece
 from musER.elements import ELEMENTS, quadrant_weights, va_to_quadrant
 from musER.errors import Cancelled, ConfigError, MidiReadError
 from musER.grammar import Grammar
+from musER.sampling import sample
 from musER.piece import Piece
 from musER.testing import synthetic_piece
 from musER.vocab import Vocab
@@ -525,9 +526,34 @@ def test_valence_guidance_acts_only_away_from_neutral_valence(model):
     assert not all(np.array_equal(a, b) for a, b in zip(notes(-1.0, 0.0), notes(-1.0, 3.0)))
 
 
+def test_an_element_top_p_replaces_the_overall_one_for_that_element_only(model, monkeypatch):
+    import musER.generation as generation
+
+    def nuclei(**kwargs):  # the top-p of every prior sampling call (the decoder's own calls pass 0.9)
+        seen = []
+
+        def recording_sample(logits, generator, temperature=1.0, p=None, allowed=None):
+            seen.append(p)
+            return sample(logits, generator, temperature, p, allowed)
+
+        monkeypatch.setattr(generation, "sample", recording_sample)
+        pieces = model.generate(GenerationRequest(valence=0.5, arousal=0.5, bars=2, n=2, seed=3, top_p=0.8, **kwargs))
+        return [x for x in seen if x != 0.9], [p.notes for p in pieces]
+
+    plain, plain_notes = nuclei()
+    assert plain and set(plain) == {0.8}
+    chosen, _ = nuclei(element_top_p={"pitch": 0.5})
+    steps = len(chosen) // len(ELEMENTS)
+    assert chosen.count(0.5) == steps and chosen.count(0.8) == (len(ELEMENTS) - 1) * steps
+    same, same_notes = nuclei(element_top_p=dict.fromkeys(ELEMENTS, 0.8))
+    assert same == plain and all(np.array_equal(a, b) for a, b in zip(same_notes, plain_notes))
+
+
 @pytest.mark.parametrize("kwargs", [{"valence": 1.5}, {"arousal": -2}, {"bars": 0}, {"bars": 65},
                                     {"n": 0}, {"temperature": 0}, {"top_p": 0},
-                                    {"valence_guidance": -1}, {"element_temperature": {"timbre": 1.0}}])
+                                    {"valence_guidance": -1}, {"element_temperature": {"timbre": 1.0}},
+                                    {"element_top_p": {"pitch": 0}}, {"element_top_p": {"pitch": 1.5}},
+                                    {"element_top_p": {"timbre": 0.5}}])
 def test_bad_requests_are_refused(kwargs):
     with pytest.raises(ConfigError):
         GenerationRequest(**kwargs)

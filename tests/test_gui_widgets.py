@@ -76,6 +76,12 @@ def test_compose_panel_request_fields(qtbot):
     assert fields["bars"] == 64 and fields["n"] == 3
     assert set(fields["element_temperature"]) == set(ELEMENTS)
     assert fields["element_temperature"]["velocity"] == 2.5
+    assert fields["top_p"] == 0.9 and fields["element_top_p"] == {}  # every element at "overall"
+    assert panel.element_top_p["pitch"].text() == "overall"
+    panel.top_p.setValue(0.8)
+    panel.element_top_p["pitch"].setValue(0.5)
+    fields = panel.request_fields()
+    assert fields["top_p"] == 0.8 and fields["element_top_p"] == {"pitch": 0.5}
     assert fields["key_lock"] is True and fields["pedal"] is True
     panel.key_lock.setChecked(False)
     panel.pedal.setChecked(False)

@@ -1,4 +1,4 @@
-"""Compose controls: emotion, length, variations, temperatures (overall and, under
+"""Compose controls: emotion, length, variations, temperature and top-p (overall and, under
 "Advanced", per element), seed, and Generate / Cancel with progress."""
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ class ComposePanel(QWidget):
         self.variations = QSpinBox()
         self.variations.setRange(1, 16)
         self.temperature = _double_spin(0.1, 3.0, 0.05, 1.0)
+        self.top_p = _double_spin(0.05, 1.0, 0.05, 0.9)
+        self.top_p.setToolTip("sample the codes among the likeliest that together hold this share of the chance "
+                              "(1 = all of them): lower is safer, higher more varied")
         self.seed = QSpinBox()
         self.seed.setRange(0, MAX_SEED)
         dice = QPushButton("Random")
@@ -65,6 +68,7 @@ class ComposePanel(QWidget):
         form.addRow("Length (bars)", self.bars)
         form.addRow("Variations", self.variations)
         form.addRow("Temperature", self.temperature)
+        form.addRow("Top-p", self.top_p)
         form.addRow("Seed", seed_row)
         self.key_lock = QCheckBox("Keep to the key")
         self.key_lock.setChecked(True)
@@ -79,17 +83,24 @@ class ComposePanel(QWidget):
         form.addRow("", self.pedal)
 
         self.advanced_toggle = QToolButton()
-        self.advanced_toggle.setText("Advanced: temperature per element")
+        self.advanced_toggle.setText("Advanced: temperature and top-p per element")
         self.advanced_toggle.setCheckable(True)
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced = QWidget()
         grid = QGridLayout(self.advanced)
         grid.setContentsMargins(12, 0, 0, 0)
+        grid.addWidget(QLabel("temperature ×"), 0, 1)
+        grid.addWidget(QLabel("top-p"), 0, 2)
         self.element_temperature = {e: _double_spin(0.1, 5.0, 0.1, 1.0) for e in ELEMENTS}
-        for i, (element, spin) in enumerate(self.element_temperature.items()):
-            spin.setToolTip(f"multiplies the sampling temperature of the {element} codes")
-            grid.addWidget(QLabel(element), i // 2, 2 * (i % 2))
-            grid.addWidget(spin, i // 2, 2 * (i % 2) + 1)
+        # the lowest value, shown as "overall", leaves the element at the overall top-p
+        self.element_top_p = {e: _double_spin(0.0, 1.0, 0.05, 0.0) for e in ELEMENTS}
+        for row, element in enumerate(ELEMENTS, start=1):
+            self.element_temperature[element].setToolTip(f"multiplies the sampling temperature of the {element} codes")
+            self.element_top_p[element].setSpecialValueText("overall")
+            self.element_top_p[element].setToolTip(f"top-p of the {element} codes instead of the overall one")
+            grid.addWidget(QLabel(element), row, 0)
+            grid.addWidget(self.element_temperature[element], row, 1)
+            grid.addWidget(self.element_top_p[element], row, 2)
         self.advanced_toggle.toggled.connect(self._show_advanced)
         self._show_advanced(False)
 
@@ -123,10 +134,14 @@ class ComposePanel(QWidget):
         return {
             "valence": valence, "arousal": arousal, "bars": self.bars.value(),
             "n": self.variations.value(), "seed": self.seed.value(),
-            "temperature": self.temperature.value(), "key_lock": self.key_lock.isChecked(),
-            "pedal": self.pedal.isChecked(),
+            "temperature": self.temperature.value(), "top_p": self.top_p.value(),
+            "key_lock": self.key_lock.isChecked(), "pedal": self.pedal.isChecked(),
             "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
+            "element_top_p": self._element_top_p(),
         }
+
+    def _element_top_p(self) -> dict[str, float]:
+        return {e: spin.value() for e, spin in self.element_top_p.items() if spin.value() > spin.minimum()}
 
     def set_state(self, model_ready: bool, busy: bool) -> None:
         """Enable Generate when the model is loaded and idle; Cancel while busy."""
@@ -149,6 +164,9 @@ class ComposePanel(QWidget):
         self.temperature.setValue(s.temperature)
         for e, spin in self.element_temperature.items():
             spin.setValue(s.element_temperature.get(e, 1.0))
+        self.top_p.setValue(s.top_p)
+        for e, spin in self.element_top_p.items():
+            spin.setValue(s.element_top_p.get(e, spin.minimum()))
         self.key_lock.setChecked(s.key_lock)
         self.pedal.setChecked(s.pedal)
         self.advanced_toggle.setChecked(s.advanced_open)
@@ -159,6 +177,8 @@ class ComposePanel(QWidget):
         s.bars, s.variations, s.seed = self.bars.value(), self.variations.value(), self.seed.value()
         s.temperature = self.temperature.value()
         s.element_temperature = {e: spin.value() for e, spin in self.element_temperature.items()}
+        s.top_p = self.top_p.value()
+        s.element_top_p = self._element_top_p()
         s.key_lock = self.key_lock.isChecked()
         s.pedal = self.pedal.isChecked()
         s.advanced_open = self.advanced_toggle.isChecked()
