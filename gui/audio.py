@@ -1,6 +1,7 @@
-"""Render a piece to audio (Qt-free): FluidSynth with pretty_midi's soundfont when present,
-else a small additive piano synthesiser (decaying, slightly inharmonic partials whose
-brightness and level follow velocity). Also writes WAV files atomically.
+"""Render a piece to audio (Qt-free): the sampled grand piano of pretty_midi's General MIDI
+soundfont, played by tinysoundfont (a 0.2 MB wheel that the installer adds) or FluidSynth,
+whichever is present; else a small additive piano synthesiser (decaying, slightly inharmonic
+partials whose brightness and level follow velocity). Also writes WAV files atomically.
 """
 
 from __future__ import annotations
@@ -27,6 +28,22 @@ def rendered_length(piece: Piece, sample_rate: int = SAMPLE_RATE) -> int:
     return round((piece.seconds + RELEASE_S) * sample_rate)
 
 
+def soundfont_path() -> Path:
+    """The General MIDI soundfont that pretty_midi ships (TimGM6mb, 6 MB; preset 0 is a sampled grand piano)."""
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def soundfont_available() -> bool:
+    """True when tinysoundfont can be loaded and the soundfont is in place."""
+    try:
+        import tinysoundfont  # noqa: F401  (installed without its pyaudio dependency: only live output needs it)
+    except Exception:  # ImportError, or a binary built for another platform
+        return False
+    return soundfont_path().is_file()
+
+
 def fluidsynth_available() -> bool:
     """True when pyfluidsynth and libfluidsynth can be loaded."""
     try:
@@ -36,14 +53,26 @@ def fluidsynth_available() -> bool:
     return True
 
 
+def best_engine() -> str:
+    """The synthesiser "auto" renders with: "soundfont", "fluidsynth" or "additive"."""
+    return "soundfont" if soundfont_available() else "fluidsynth" if fluidsynth_available() else "additive"
+
+
 def render(piece: Piece, sample_rate: int = SAMPLE_RATE, engine: str = "auto") -> np.ndarray:
     """Mono float32 audio in [-1, 1] of exactly ``rendered_length(piece)`` samples.
 
-    ``engine`` is "auto", "fluidsynth" or "additive".
+    ``engine`` is "auto" (the first of the others that is present), "soundfont", "fluidsynth" or
+    "additive".
     """
     n = rendered_length(piece, sample_rate)
-    use_fs = engine == "fluidsynth" or (engine == "auto" and fluidsynth_available())
-    audio = _render_fluidsynth(piece, sample_rate) if use_fs else synthesize(piece.notes, n, sample_rate)
+    if engine == "auto":
+        engine = best_engine()
+    if engine == "soundfont":
+        audio = render_soundfont(piece.notes, n, sample_rate)
+    elif engine == "fluidsynth":
+        audio = _render_fluidsynth(piece, sample_rate)
+    else:
+        audio = synthesize(piece.notes, n, sample_rate)
     out = np.zeros(n, dtype=np.float32)
     out[: min(n, len(audio))] = audio[:n]
     peak = float(np.abs(out).max()) if n else 0.0
@@ -59,6 +88,33 @@ def _render_fluidsynth(piece: Piece, sample_rate: int) -> np.ndarray:
         inst.notes.append(pretty_midi.Note(int(np.clip(vel, 1, 127)), int(pitch), float(onset), float(offset)))
     pm.instruments.append(inst)
     return pm.fluidsynth(fs=sample_rate).astype(np.float32)
+
+
+def render_soundfont(notes: np.ndarray, n_samples: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The soundfont's grand piano playing the notes (onset, offset, pitch, velocity rows): each
+    note is struck at its onset and released at its offset, rendered between events."""
+    import tinysoundfont
+
+    synth = tinysoundfont.Synth(samplerate=sample_rate)
+    synth.program_select(0, synth.sfload(str(soundfont_path())), 0, 0)
+    rows = np.asarray(notes, dtype=float).reshape(-1, 4)
+    # releases sort before strikes at the same time, so a key struck again sounds again
+    events = sorted([(on, 1, int(p), int(np.clip(v, 1, 127))) for on, _, p, v in rows]
+                    + [(off, 0, int(p), 0) for _, off, p, _ in rows])
+    stereo = np.zeros((n_samples, 2), dtype=np.float32)
+    done = 0
+    for seconds, strike, pitch, velocity in events:
+        at = min(max(round(seconds * sample_rate), done), n_samples)
+        if at > done:
+            stereo[done:at] = np.frombuffer(synth.generate(at - done), dtype=np.float32).reshape(-1, 2)
+            done = at
+        if strike:
+            synth.noteon(0, pitch, velocity)
+        else:
+            synth.noteoff(0, pitch)
+    if n_samples > done:
+        stereo[done:] = np.frombuffer(synth.generate(n_samples - done), dtype=np.float32).reshape(-1, 2)
+    return stereo.mean(axis=1)
 
 
 def synthesize(notes: np.ndarray, n_samples: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -2,7 +2,7 @@
 
     muser-studio                 the desktop app (same as `muser-studio gui`)
     muser-studio gui [ARGS]      the desktop app, with muser-gui's arguments
-    muser-studio --selftest      compose one short piece headless, write it, read it back; exit 0 if fine
+    muser-studio --selftest      compose one short piece headless, write it, read it back, render its sound; exit 0 if fine
     muser-studio ARGS            the command line (same as `muser ARGS`, e.g. `muser-studio --help`)
 """
 
@@ -52,7 +52,14 @@ def selftest() -> int:
     if notes == 0:
         print("selftest FAILED: the written MIDI file has no notes", file=sys.stderr)
         return 1
-    print(f"selftest ok: {notes} notes, {seconds:.1f} s of music, "
+    from gui import audio
+
+    engine = audio.best_engine()
+    sound = audio.render(pieces[0], 22_050, engine)
+    if not sound.any():
+        print(f"selftest FAILED: the {engine} synthesiser rendered silence", file=sys.stderr)
+        return 1
+    print(f"selftest ok: {notes} notes, {seconds:.1f} s of music (sound: {engine}), "
           f"{time.perf_counter() - started:.1f} s in all")
     return 0
 

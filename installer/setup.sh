@@ -27,6 +27,7 @@ TORCH_RANGE="torch>=2.2,<2.15"     # any build, used when nvidia-smi finds a GPU
 PYSIDE_PIN="PySide6-Essentials==6.11.2"  # 6.12.0 leaks a reference to True on every Signal.emit
 PYSIDE_MIN="6.8"
 PYSIDE_BELOW="6.12"
+TINYSOUNDFONT_PIN="tinysoundfont==0.3.7"  # the app's piano sound; optional (see below)
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -177,6 +178,15 @@ fi
 # ---- the project, editable, with the GUI and test extras -------------------------------
 say "installing the project (editable) with the gui and test extras"
 "${PIP[@]}" install -e "${ROOT}[gui,test]"
+
+# ---- optional: a sampled piano for playback and WAV export --------------------------------
+# tinysoundfont plays the grand piano of the soundfont pretty_midi ships. Its declared pyaudio
+# dependency is only for live output, which the app does through Qt, and would need PortAudio's
+# headers to build, hence --no-deps; without a wheel for this platform the app falls back to its
+# built-in synthesiser.
+if ! "${PIP[@]}" install -q --no-deps --only-binary=:all: "$TINYSOUNDFONT_PIN"; then
+    say "no $TINYSOUNDFONT_PIN wheel here: the app will play through its built-in synthesiser"
+fi
 
 missing="$(check_env "$MODE")"
 if [ -n "$missing" ]; then

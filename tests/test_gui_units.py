@@ -32,6 +32,38 @@ def test_additive_render_is_audible_and_has_the_right_length(make_piece):
     assert np.abs(samples[-100:]).max() < 0.01
 
 
+needs_soundfont = pytest.mark.skipif(not audio.soundfont_available(),
+                                     reason="tinysoundfont is not installed (installer/setup.sh adds it)")
+
+
+@needs_soundfont
+def test_soundfont_piano_sounds_each_note_and_rings_out(make_piece):
+    piece = make_piece(bars=2)
+    samples = audio.render(piece, sample_rate=22_050, engine="soundfont")
+    assert samples.dtype == np.float32 and len(samples) == audio.rendered_length(piece, 22_050)
+    assert 0 < np.abs(samples).max() <= 1.0
+    onset = int(piece.notes[0, 0] * 22_050)
+    assert not samples[:max(onset - 10, 0)].any()  # silent before the first strike
+    for b in range(2):
+        bar = samples[b * 2 * 22_050: (b + 1) * 2 * 22_050]
+        assert np.sqrt(np.mean(bar**2)) > 0.005
+    assert np.abs(samples[-100:]).max() < 0.5 * np.abs(samples).max()  # the release tail fades
+    assert audio.best_engine() == "soundfont"  # what the app plays
+
+
+@needs_soundfont
+def test_soundfont_piano_plays_the_right_pitch_and_loudness():
+    def tone(pitch, velocity):
+        piece = Piece(np.array([[0.0, 1.0, pitch, velocity]]), np.array([0.0, 2.0]))
+        return audio.render(piece, 22_050, "soundfont")[:22_050]
+
+    spectrum = np.abs(np.fft.rfft(tone(69, 100)))
+    peak_hz = np.argmax(spectrum[:2000])  # over one second, bin k is k Hz
+    assert abs(peak_hz - 440) < 8  # A4
+    quiet, loud = (np.sqrt(np.mean(tone(60, v) ** 2)) for v in (30, 120))
+    assert loud > 2 * quiet
+
+
 def test_louder_notes_render_louder():
     quiet = Piece(np.array([[0.0, 1.0, 60, 30]]), np.array([0.0, 2.0]))
     loud = Piece(np.array([[0.0, 1.0, 60, 120]]), np.array([0.0, 2.0]))
