@@ -187,6 +187,37 @@ def test_rests_of_half_a_beat_or_more_are_bridged_by_the_notes_released_last():
     assert offsets[50] == 2.6  # nothing after the last note
 
 
+def test_a_piece_ends_on_its_last_chord_held_to_the_final_bar_line_and_no_later():
+    from musER.engine import end_on_held_chord
+    from musER.piece import Piece
+
+    bars = np.array([0.0, 2.0, 4.0])
+    notes = [(0.0, 0.5, 60, 80), (1.0, 5.5, 40, 80),  # a long note rings past the end
+             (3.0, 3.2, 64, 80), (3.0, 4.8, 67, 80)]  # the last chord: one short note, one long
+    piece = end_on_held_chord(Piece(notes, bars))
+    offsets = {int(pitch): off for _, off, pitch, _ in piece.notes}
+    assert offsets == {60: 0.5, 40: 4.0, 64: 4.0, 67: 4.0}
+    assert piece.seconds == 4.0
+
+
+def test_generated_pieces_last_exactly_the_asked_bars(model, monkeypatch):
+    import musER.engine as engine_module
+
+    def long_notes(*args, **kwargs):  # every decoded note held 10 s: far past the end
+        piece = decode_ids(*args, **kwargs)
+        piece.notes[:, 1] += 10.0
+        return piece
+
+    decode_ids = engine_module.decode_ids
+    monkeypatch.setattr(engine_module, "decode_ids", long_notes)
+    pieces = [p for bars in (1, 3)
+              for p in model.generate(GenerationRequest(valence=-1, arousal=-1, bars=bars, n=3, seed=2))]
+    assert [p.n_bars for p in pieces] == [1, 1, 1, 3, 3, 3] and sum(p.n_notes for p in pieces) > 0
+    for piece in pieces:
+        assert piece.seconds == piece.bar_times[-1]
+        assert not piece.n_notes or piece.notes[:, 1].max() == piece.bar_times[-1]
+
+
 def test_the_pedal_lets_notes_ring_to_the_next_half_bar_change():
     from musER.engine import PEDAL_LIFT_S, pedal_piece
     from musER.piece import Piece
