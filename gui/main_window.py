@@ -11,7 +11,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from musER.elements import va_to_quadrant
 from musER.errors import MusERError
@@ -30,6 +41,18 @@ from .widgets.quadrants import QUADRANT_NAMES
 from .widgets.results_list import ResultsList
 from .widgets.transfer_panel import TransferPanel
 from .worker import Done, Generate, Latents, LoadModel, ReadMidi, Transfer, WorkerHost
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """The panel in a frameless area that scrolls vertically when the window is shorter than it."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # as wide as the panel needs beside the scroll bar, so that nothing is cut off at the right
+    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -82,8 +105,11 @@ class MainWindow(QMainWindow):
         self.results_list.addActions([a.play, a.rename, a.export_midi, a.export_wav, a.delete])
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.compose, "Compose")
-        self.tabs.addTab(self.transfer, "Transfer")
+        # the panels scroll rather than hold the window taller than a laptop screen (Compose with
+        # its Advanced rows open needs about 900 pixels)
+        self.compose_tab, self.transfer_tab = _scrolling(self.compose), _scrolling(self.transfer)
+        self.tabs.addTab(self.compose_tab, "Compose")
+        self.tabs.addTab(self.transfer_tab, "Transfer")
         views = QSplitter(Qt.Orientation.Vertical)
         views.addWidget(self.roll)
         views.addWidget(self.latent_view)
@@ -225,7 +251,7 @@ class MainWindow(QMainWindow):
     def _open_source(self, path: Path | None = None) -> None:
         path = path or self._ask_midi("Open MIDI for transfer")
         if path is not None:
-            self.tabs.setCurrentWidget(self.transfer)
+            self.tabs.setCurrentWidget(self.transfer_tab)
             self.statusBar().showMessage(f"reading {path.name}…")
             self.worker.submit(ReadMidi(path=path, purpose="source"))
 

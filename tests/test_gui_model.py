@@ -65,7 +65,7 @@ def test_transfer_flow_with_ab_preview(qtbot, window, midi_file, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(midi_file), ""))
     w.actions.open_midi.trigger()
     qtbot.waitUntil(lambda: w.transfer.source is not None, timeout=30_000)
-    assert w.tabs.currentWidget() is w.transfer
+    assert w.tabs.currentWidget() is w.transfer_tab
     assert w.roll.drawn_note_count() == w.transfer.source.n_notes  # A is shown
     w.transfer.set_elements(["velocity", "duration"])
     w.compose.emotion.set_value(-0.9, -0.9)

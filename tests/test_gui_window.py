@@ -50,6 +50,17 @@ def test_missing_checkpoint_gives_a_dialog_not_a_crash(open_window, dialogs):
     assert not w.transfer.transfer_button.isEnabled()
 
 
+def test_the_window_fits_a_laptop_screen_with_every_section_open(qtbot, open_window):
+    w = open_window()
+    w.compose.advanced_toggle.setChecked(True)
+    w.resize(1280, 680)  # a 1280 x 720 screen less a task bar
+    qtbot.waitUntil(lambda: w.height() <= 680, timeout=5_000)
+    assert w.minimumSizeHint().height() <= 680
+    # the Generate button is reached by scrolling the panel, not cut off below the screen
+    w.compose_tab.ensureWidgetVisible(w.compose.generate_button)
+    qtbot.waitUntil(lambda: w.compose.generate_button.visibleRegion().boundingRect().height() > 0, timeout=5_000)
+
+
 def test_results_and_settings_survive_a_restart(qtbot, open_window, make_piece):
     store = SessionStore()
     for i in range(3):
