@@ -414,7 +414,7 @@ class MainWindow(QMainWindow):
         result = self._selected_result()
         path = result and self._ask_save_path("Export WAV", ".wav", "WAV audio (*.wav)")
         if path:
-            self._export(result, path, lambda: audio.write_wav(path, self.player.render(result.piece),
+            self._export(result, path, lambda: audio.write_wav(path, self.player.audio_of(result.piece),
                                                                self.player.sample_rate, overwrite=True))
 
     def _export(self, result: Result, path: Path, write) -> None:

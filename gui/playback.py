@@ -49,7 +49,7 @@ class Player(QObject):
         self.stop()
         self._request += 1
         self._duration = -1.0  # rendering
-        cached = next((a for p, a in self._cache if p is piece), None)
+        cached = self._cached(piece)
         if cached is not None:
             self._start(self._request, piece, cached)
             return
@@ -61,6 +61,14 @@ class Player(QObject):
     def render(self, piece: Piece) -> np.ndarray:
         """Audio for a piece (Qt-free work; safe in any thread)."""
         return audio.render(piece, self.sample_rate)
+
+    def audio_of(self, piece: Piece) -> np.ndarray:
+        """The piece's audio as last played, else rendered now (WAV export: no second render)."""
+        cached = self._cached(piece)
+        return cached if cached is not None else self.render(piece)
+
+    def _cached(self, piece: Piece) -> np.ndarray | None:
+        return next((a for p, a in self._cache if p is piece), None)
 
     def _render_in_background(self, number: int, piece: Piece) -> None:
         samples = self.render(piece)

@@ -10,6 +10,7 @@ pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from gui import audio
 from gui.playback import Player
 from gui.widgets.compose_panel import ComposePanel
 from gui.widgets.piano_roll import PianoRoll
@@ -128,3 +129,8 @@ def test_player_runs_the_playhead_and_reports_output(qtbot, make_piece):
     with qtbot.waitSignal(player.playing_changed, timeout=5_000) as stopped:
         pass  # stops by itself at the end
     assert stopped.args == [False] and not player.is_playing
+    # exporting what was just played reuses its audio; another piece is rendered afresh
+    played = player.audio_of(piece)
+    assert played is player.audio_of(piece) and len(played) == audio.rendered_length(piece, 8_000)
+    other = make_piece(bars=2, seconds_per_bar=0.5)
+    assert len(player.audio_of(other)) == audio.rendered_length(other, 8_000)
