@@ -88,9 +88,10 @@ def cmd_generate(args) -> int:
     # bad settings fail before a folder is made or the model loads (a batch is one request)
     _generation_request(args, min(args.n, args.batch), args.seed)
     out = _writable_dir(Path(args.out))
-    rows = generate_into(args, out, shard, shards)
     manifest = out / ("manifest.csv" if shards == 1 else f"manifest-{shard}of{shards}.csv")
-    _write_csv(manifest, rows)
+    rows = generate_into(args, out, shard, shards, manifest)
+    if not rows:  # a shard with no batch of its own still says so
+        _write_csv(manifest, rows)
     print(f"wrote {len(rows)} piece(s) and {manifest}")
     return 0
 
@@ -115,8 +116,10 @@ def batch_seed(seed: int, k: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}/{k}".encode()).digest()[:8], "big") >> 1
 
 
-def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict]:
-    """Compose args.n pieces into `out` (this shard's batches); returns manifest rows."""
+def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Path | None = None) -> list[dict]:
+    """Compose args.n pieces into `out` (this shard's batches); returns manifest rows. A
+    `manifest` is rewritten after every piece, so that a run stopped half way (a full disk,
+    Ctrl+C) leaves one that lists exactly the files it wrote."""
     from tqdm import tqdm
 
     from .api import MusER
@@ -149,6 +152,8 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1) -> list[dict
             rows.append({"file": names[i], "valence": valence, "arousal": arousal, "quadrant": quadrant,
                          "seed": seed, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
                          "notes": piece.n_notes})
+            if manifest is not None:
+                _write_csv(manifest, rows)
         bar.update((args.bars - done[0]) * len(batch))
     bar.close()
     return rows

@@ -26,6 +26,28 @@ def test_generate_writes_midi_and_manifest(tiny_ckpt, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
 
 
+def test_a_run_stopped_half_way_leaves_a_manifest_of_what_it_wrote(tiny_ckpt, tmp_path, monkeypatch, capsys):
+    from musER.errors import MusERError
+    from musER.piece import Piece
+
+    real_save, saved = Piece.save_midi, []
+
+    def disk_full_at_the_fourth(piece, path, overwrite=False):
+        if len(saved) == 3:
+            raise MusERError(f"could not write {path}: No space left on device")
+        saved.append(path)
+        return real_save(piece, path, overwrite)
+
+    monkeypatch.setattr(Piece, "save_midi", disk_full_at_the_fourth)
+    out = tmp_path / "full"
+    assert main(["generate", "--quadrant", "Q2", "-n", "6", "--bars", "1", "--batch", "2",
+                 "--checkpoint", str(tiny_ckpt), "--out", str(out)]) == 2
+    assert "No space left" in capsys.readouterr().err
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert [r["file"] for r in rows] == ["Q2_0001.mid", "Q2_0002.mid", "Q2_0003.mid"]
+    assert sorted(p.name for p in out.glob("*.mid")) == [r["file"] for r in rows]
+
+
 def test_no_pedal_writes_the_notes_as_decoded(tiny_ckpt, tmp_path):
     from musER.midi_io import read_midi
 
