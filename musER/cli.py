@@ -89,11 +89,24 @@ def cmd_generate(args) -> int:
     _generation_request(args, min(args.n, args.batch), args.seed)
     out = _writable_dir(Path(args.out))
     manifest = out / ("manifest.csv" if shards == 1 else f"manifest-{shard}of{shards}.csv")
-    rows = generate_into(args, out, shard, shards, manifest)
+    kept = _pieces_to_keep(manifest, out) if args.resume else []
+    rows = generate_into(args, out, shard, shards, manifest, kept)
     if not rows:  # a shard with no batch of its own still says so
         _write_csv(manifest, rows)
-    print(f"wrote {len(rows)} piece(s) and {manifest}")
+    print(f"wrote {len(rows) - len(kept)} piece(s) and {manifest}" + (f" (kept {len(kept)})" if kept else ""))
     return 0
+
+
+def _pieces_to_keep(manifest: Path, out: Path) -> list[dict]:
+    """--resume: the rows of an earlier run's manifest whose files are still there."""
+    if not manifest.is_file():
+        return []
+    try:
+        with manifest.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise MusERError(f"--resume: cannot read {manifest}: {exc}") from None
+    return [r for r in rows if r.get("file") and (out / r["file"]).is_file()]
 
 
 def _generation_request(args, n: int, seed: int):
@@ -116,10 +129,13 @@ def batch_seed(seed: int, k: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}/{k}".encode()).digest()[:8], "big") >> 1
 
 
-def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Path | None = None) -> list[dict]:
+def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Path | None = None,
+                  kept: list[dict] = ()) -> list[dict]:
     """Compose args.n pieces into `out` (this shard's batches); returns manifest rows. A
     `manifest` is rewritten after every piece, so that a run stopped half way (a full disk,
-    Ctrl+C) leaves one that lists exactly the files it wrote."""
+    Ctrl+C) leaves one that lists exactly the files it wrote. The pieces of `kept` rows (an
+    earlier run of the same command) are not composed again: a batch's pieces depend only on
+    its seed, so a resumed run writes what the whole run would have."""
     from tqdm import tqdm
 
     from .api import MusER
@@ -130,12 +146,16 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Pa
     names = [f"{quadrant}_{i + 1:04d}.mid" for i in range(args.n)]
     batches = [list(range(s, min(s + args.batch, args.n))) for s in range(0, args.n, args.batch)]
     mine = [(k, b) for k, b in enumerate(batches) if k % shards == shard]
+    have = _check_kept(kept, args, names, mine, valence, arousal)
     if not args.overwrite:
-        clash = [names[i] for _, b in mine for i in b if (out / names[i]).exists()]
+        clash = [names[i] for _, b in mine for i in b if names[i] not in have and (out / names[i]).exists()]
         if clash:
             raise MusERError(f"{out / clash[0]} exists ({len(clash)} file(s)); pass --overwrite to replace")
+    mine = [(k, b) for k, b in mine if any(names[i] not in have for i in b)]
+    rows = list(kept)
+    if not mine:
+        return rows
     model = MusER.load(args.checkpoint, args.device)
-    rows = []
     bar = tqdm(total=sum(len(b) for _, b in mine) * args.bars, unit="bar", file=sys.stderr, desc=quadrant)
     for k, batch in mine:
         seed = batch_seed(args.seed, k)
@@ -148,15 +168,34 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Pa
             done[0] = step
 
         for i, piece in zip(batch, model.generate(request, progress)):
+            if names[i] in have:
+                continue
             piece.save_midi(out / names[i], overwrite=args.overwrite)
             rows.append({"file": names[i], "valence": valence, "arousal": arousal, "quadrant": quadrant,
                          "seed": seed, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
                          "notes": piece.n_notes})
+            rows.sort(key=lambda row: row["file"])
             if manifest is not None:
                 _write_csv(manifest, rows)
         bar.update((args.bars - done[0]) * len(batch))
     bar.close()
     return rows
+
+
+def _check_kept(kept: list[dict], args, names: list[str], mine: list, valence: float, arousal: float) -> set[str]:
+    """The files of the kept rows, after checking that this command would have written them."""
+    seed_of = {names[i]: batch_seed(args.seed, k) for k, b in mine for i in b}
+    for row in kept:
+        try:
+            same = (row["file"] in seed_of and int(row["seed"]) == seed_of[row["file"]]
+                    and int(row["bars"]) == args.bars and float(row["valence"]) == valence
+                    and float(row["arousal"]) == arousal)
+        except (KeyError, TypeError, ValueError):
+            same = False
+        if not same:
+            raise MusERError(f"--resume: the manifest lists {row.get('file')!r} from another command (other "
+                             "emotion, seed, length, count or shard); resume with that command or use another --out")
+    return {row["file"] for row in kept}
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -291,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--shard", help="i/n: this job makes batches i, i+n, ... of the n jobs")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--overwrite", action="store_true")
+    g.add_argument("--resume", action="store_true",
+                   help="keep the pieces an earlier run of the same command listed in the manifest; compose the rest")
     g.set_defaults(func=cmd_generate)
 
     t = sub.add_parser("transfer", help="move elements of a reference (or a target emotion) into a piece")

@@ -47,6 +47,23 @@ def test_a_run_stopped_half_way_leaves_a_manifest_of_what_it_wrote(tiny_ckpt, tm
     assert [r["file"] for r in rows] == ["Q2_0001.mid", "Q2_0002.mid", "Q2_0003.mid"]
     assert sorted(p.name for p in out.glob("*.mid")) == [r["file"] for r in rows]
 
+    # --resume composes the rest, and the folder then holds what one whole run writes
+    monkeypatch.setattr(Piece, "save_midi", real_save)
+    command = ["generate", "--quadrant", "Q2", "-n", "6", "--bars", "1", "--batch", "2",
+               "--checkpoint", str(tiny_ckpt)]
+    assert main([*command, "--out", str(out)]) == 2  # without --resume the files are in the way
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*command, "--out", str(out), "--resume"]) == 0
+    said = capsys.readouterr().out
+    assert "wrote 3 piece(s)" in said and "(kept 3)" in said
+    whole = tmp_path / "whole"
+    assert main([*command, "--out", str(whole)]) == 0
+    assert (out / "manifest.csv").read_text() == (whole / "manifest.csv").read_text()
+    assert all((out / f.name).read_bytes() == f.read_bytes() for f in whole.glob("*.mid"))
+    # another command's pieces are not taken as this one's
+    assert main([*command, "--seed", "9", "--out", str(out), "--resume"]) == 2
+    assert "from another command" in capsys.readouterr().err
+
 
 def test_no_pedal_writes_the_notes_as_decoded(tiny_ckpt, tmp_path):
     from musER.midi_io import read_midi
