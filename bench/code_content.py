@@ -4,7 +4,10 @@ the one most often seen with that code on the train split (steps where the eleme
     python bench/code_content.py --data ../shared/data/emopia [--checkpoint DIR]
 
 A decoder can read from the latents only what the codes carry, so this bounds what training
-the decoder alone could bring to reconstruction (per-element codebooks only).
+the decoder alone could bring to reconstruction (per-element codebooks only). For tempo and chord,
+which change seldom, it also gives the share that repeating the element's previous value (the
+last bar's tempo, the last chord) names, and the share that either the code or that repetition
+names: what a decoder that also reads the piece so far could reach.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import numpy as np
 from musER.api import MusER
 from musER.data import load_split
 from musER.elements import ELEMENTS
+
+
+REPEATED = ("tempo", "chord")  # elements that mostly keep their value from one bar or chord to the next
 
 
 def codes_and_ids(engine, data):
@@ -45,13 +51,23 @@ def main() -> None:
     named = {e: c.argmax(1) for e, c in counts.items()}
     hits = dict.fromkeys(ELEMENTS, 0)
     total = dict.fromkeys(ELEMENTS, 0)
+    repeats = {e: [0, 0] for e in REPEATED}  # previous value names it; the code or the previous value does
     for codes, ids in codes_and_ids(engine, load_split("val", vocab, args.data)):
         for j, e in enumerate(ELEMENTS):
             applies = ids[:, j] > 0
-            hits[e] += int((named[e][codes[applies, j]] == ids[applies, j]).sum())
+            by_code = named[e][codes[applies, j]] == ids[applies, j]
+            hits[e] += int(by_code.sum())
             total[e] += int(applies.sum())
+            if e in REPEATED:
+                values = ids[applies, j]
+                by_repeat = np.concatenate([[False], values[1:] == values[:-1]])  # a clip's first: not named
+                repeats[e][0] += int(by_repeat.sum())
+                repeats[e][1] += int((by_code | by_repeat).sum())
     print("val steps whose value the code alone names: " +
           ", ".join(f"{e} {hits[e] / max(total[e], 1):.3f}" for e in ELEMENTS))
+    for e, (by_repeat, either) in repeats.items():
+        print(f"{e}: the previous value names {by_repeat / max(total[e], 1):.3f}, "
+              f"the code or the previous value {either / max(total[e], 1):.3f}")
 
 
 if __name__ == "__main__":
