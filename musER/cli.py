@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .atomic import atomic_path
@@ -130,7 +131,7 @@ def batch_seed(seed: int, k: int) -> int:
 
 
 def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Path | None = None,
-                  kept: list[dict] = ()) -> list[dict]:
+                  kept: Sequence[dict] = ()) -> list[dict]:
     """Compose args.n pieces into `out` (this shard's batches); returns manifest rows. A
     `manifest` is rewritten after every piece, so that a run stopped half way (a full disk,
     Ctrl+C) leaves one that lists exactly the files it wrote. The pieces of `kept` rows (an
@@ -182,7 +183,7 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Pa
     return rows
 
 
-def _check_kept(kept: list[dict], args, names: list[str], mine: list, valence: float, arousal: float) -> set[str]:
+def _check_kept(kept: Sequence[dict], args, names: list[str], mine: list, valence: float, arousal: float) -> set[str]:
     """The files of the kept rows, after checking that this command would have written them."""
     seed_of = {names[i]: batch_seed(args.seed, k) for k, b in mine for i in b}
     for row in kept:
