@@ -96,7 +96,8 @@ def test_export_midi_and_wav_through_the_save_dialog(qtbot, open_window, monkeyp
     midi = target.with_suffix(".mid")
     notes = pretty_midi.PrettyMIDI(str(midi)).instruments[0].notes
     assert len(notes) == w.current.n_notes
-    w.actions.export_wav.trigger()
+    w.actions.export_wav.trigger()  # rendered off the GUI thread, then written
+    qtbot.waitUntil(target.with_suffix(".wav").is_file, timeout=20_000)
     assert target.with_suffix(".wav").stat().st_size > 44
 
     # The dialog added no suffix and the suffixed file exists: ask first; a "No" keeps the file.
@@ -108,6 +109,24 @@ def test_export_midi_and_wav_through_the_save_dialog(qtbot, open_window, monkeyp
     w.actions.export_midi.trigger()
     assert midi.read_bytes() == before
     assert SessionStore().restore()[0].exported_to == [str(midi), str(target.with_suffix(".wav"))]
+
+
+def test_a_wav_that_cannot_be_rendered_is_a_dialog_and_no_file(qtbot, open_window, monkeypatch, tmp_path, dialogs,
+                                                             make_piece):
+    SessionStore().add(make_piece(bars=1, name="silent"))
+    w = open_window()
+    target = tmp_path / "song.wav"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+
+    def broken(piece):
+        raise RuntimeError("the synthesiser failed")
+
+    monkeypatch.setattr(w.player, "audio_of", broken)
+    dialogs.clear()
+    w.actions.export_wav.trigger()
+    qtbot.waitUntil(lambda: bool(dialogs), timeout=10_000)
+    assert dialogs[0][0] == "Export failed" and "the synthesiser failed" in dialogs[0][1]
+    assert not target.exists() and SessionStore().restore()[0].exported_to == []
 
 
 def test_drag_out_and_play_the_selected_result(qtbot, open_window, make_piece):
