@@ -3,15 +3,13 @@ store, audio to the player; widgets only show data and emit intents."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -59,8 +57,6 @@ def _scrolling(panel: QWidget) -> QScrollArea:
 
 class MainWindow(QMainWindow):
     """MusER Studio: compose, transfer, see, hear and export."""
-
-    _wav_rendered = Signal(object, object, object)  # result, path, audio (or what rendering raised)
 
     def __init__(self, checkpoint: str | None = None, store: SessionStore | None = None) -> None:
         super().__init__()
@@ -139,7 +135,6 @@ class MainWindow(QMainWindow):
         a.open_reference.triggered.connect(self._open_reference)
         a.export_midi.triggered.connect(self._export_midi)
         a.export_wav.triggered.connect(self._export_wav)
-        self._wav_rendered.connect(self._write_wav)
         a.play.triggered.connect(lambda: self.current is not None and self.player.play(self.current))
         a.stop.triggered.connect(self.player.stop)
         a.rename.triggered.connect(lambda: self.results_list.currentItem()
@@ -421,15 +416,7 @@ class MainWindow(QMainWindow):
         path = result and self._ask_save_path("Export WAV", ".wav", "WAV audio (*.wav)")
         if path:
             self.statusBar().showMessage(f"rendering {path.name}…")
-            threading.Thread(target=self._render_wav, args=(result, path), daemon=True, name="muser-wav").start()
-
-    def _render_wav(self, result: Result, path: Path) -> None:
-        try:
-            samples = self.player.audio_of(result.piece)
-        except Exception as exc:  # shown by _write_wav, in the GUI thread
-            samples = exc
-        with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
-            self._wav_rendered.emit(result, path, samples)
+            self.player.render_later(result.piece, lambda samples: self._write_wav(result, path, samples))
 
     def _write_wav(self, result: Result, path: Path, samples) -> None:
         if isinstance(samples, Exception):

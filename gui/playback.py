@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QElapsedTimer, QIODevice, QObject, QTimer, Signal
@@ -23,7 +24,7 @@ class Player(QObject):
     position = Signal(object)  # seconds, or None once stopped
     playing_changed = Signal(bool)
     message = Signal(str)
-    _rendered = Signal(int, object, object)  # request number, piece, audio (from the render thread)
+    _rendered = Signal(object, object)  # what to call in the GUI thread, and the audio (or what rendering raised)
 
     def __init__(self, parent: QObject | None = None, sample_rate: int = audio.SAMPLE_RATE) -> None:
         super().__init__(parent)
@@ -37,7 +38,7 @@ class Player(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(30)
         self._timer.timeout.connect(self._tick)
-        self._rendered.connect(self._start)
+        self._rendered.connect(lambda then, samples: then(samples))
 
     @property
     def is_playing(self) -> bool:
@@ -55,25 +56,28 @@ class Player(QObject):
             return
         self.message.emit("rendering audio…")
         number = self._request
-        threading.Thread(target=self._render_in_background, args=(number, piece),
-                         daemon=True, name="muser-render").start()
+        self.render_later(piece, lambda samples: self._start(number, piece, samples))
 
     def render(self, piece: Piece) -> np.ndarray:
         """Audio for a piece (Qt-free work; safe in any thread)."""
         return audio.render(piece, self.sample_rate)
 
-    def audio_of(self, piece: Piece) -> np.ndarray:
-        """The piece's audio as last played, else rendered now (WAV export: no second render)."""
+    def render_later(self, piece: Piece, then: Callable[[np.ndarray | Exception], None]) -> None:
+        """Render off the GUI thread, then call `then` in the GUI thread with the audio, or with
+        the exception rendering raised. The audio of a piece just played is reused."""
+        threading.Thread(target=self._render_for, args=(piece, then), daemon=True, name="muser-render").start()
+
+    def _render_for(self, piece: Piece, then) -> None:
         cached = self._cached(piece)
-        return cached if cached is not None else self.render(piece)
+        try:
+            samples = cached if cached is not None else self.render(piece)
+        except Exception as exc:  # handed to `then`, in the GUI thread
+            samples = exc
+        with contextlib.suppress(RuntimeError):  # the player was deleted while rendering
+            self._rendered.emit(then, samples)
 
     def _cached(self, piece: Piece) -> np.ndarray | None:
         return next((a for p, a in self._cache if p is piece), None)
-
-    def _render_in_background(self, number: int, piece: Piece) -> None:
-        samples = self.render(piece)
-        with contextlib.suppress(RuntimeError):  # the player was deleted while rendering
-            self._rendered.emit(number, piece, samples)
 
     def stop(self) -> None:
         """Stop playback and hide the playhead."""
@@ -91,8 +95,12 @@ class Player(QObject):
             self.position.emit(None)
             self.playing_changed.emit(False)
 
-    def _start(self, number: int, piece: Piece, samples: np.ndarray) -> None:
+    def _start(self, number: int, piece: Piece, samples: np.ndarray | Exception) -> None:
         if number != self._request:
+            return
+        if isinstance(samples, Exception):
+            self._duration = 0.0
+            self.message.emit(f"could not render the audio: {samples}")
             return
         if not any(p is piece for p, _ in self._cache):
             self._cache = [*self._cache[-(_CACHE_SIZE - 1):], (piece, samples)]

@@ -130,7 +130,23 @@ def test_player_runs_the_playhead_and_reports_output(qtbot, make_piece):
         pass  # stops by itself at the end
     assert stopped.args == [False] and not player.is_playing
     # exporting what was just played reuses its audio; another piece is rendered afresh
-    played = player.audio_of(piece)
-    assert played is player.audio_of(piece) and len(played) == audio.rendered_length(piece, 8_000)
+    delivered = []
     other = make_piece(bars=2, seconds_per_bar=0.5)
-    assert len(player.audio_of(other)) == audio.rendered_length(other, 8_000)
+    for p in (piece, piece, other):
+        player.render_later(p, delivered.append)
+    qtbot.waitUntil(lambda: len(delivered) == 3, timeout=10_000)
+    played = next(x for x in delivered if len(x) == audio.rendered_length(piece, 8_000))
+    assert sum(x is played for x in delivered) == 2 and len(played) == audio.rendered_length(piece, 8_000)
+    assert sum(len(x) == audio.rendered_length(other, 8_000) for x in delivered) == 1
+
+
+def test_a_piece_that_cannot_be_rendered_is_reported_and_not_left_playing(qtbot, make_piece, monkeypatch):
+    player = Player(sample_rate=8_000)
+
+    def broken(piece):
+        raise RuntimeError("the synthesiser failed")
+
+    monkeypatch.setattr(player, "render", broken)
+    with qtbot.waitSignal(player.message, check_params_cb=lambda m: m.startswith("could not render"), timeout=10_000):
+        player.play(make_piece(bars=1))
+    assert not player.is_playing

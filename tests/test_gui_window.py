@@ -121,7 +121,7 @@ def test_a_wav_that_cannot_be_rendered_is_a_dialog_and_no_file(qtbot, open_windo
     def broken(piece):
         raise RuntimeError("the synthesiser failed")
 
-    monkeypatch.setattr(w.player, "audio_of", broken)
+    monkeypatch.setattr(w.player, "render", broken)
     dialogs.clear()
     w.actions.export_wav.trigger()
     qtbot.waitUntil(lambda: bool(dialogs), timeout=10_000)
