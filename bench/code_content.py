@@ -24,7 +24,6 @@ from musER.api import MusER
 from musER.data import load_split
 from musER.elements import ELEMENTS
 
-
 REPEATED = ("tempo", "chord")  # elements that mostly keep their value from one bar or chord to the next
 
 

@@ -27,7 +27,6 @@ from musER.engine import end_on_held_chord, sampling_settings
 from musER.generation import generate_tokens
 from musER.tokenizer import decode_ids
 
-
 DEFAULT = "fp32"  # the weights MusER.load() gives
 
 

@@ -2,7 +2,8 @@
 
     muser-studio                 the desktop app (same as `muser-studio gui`)
     muser-studio gui [ARGS]      the desktop app, with muser-gui's arguments
-    muser-studio --selftest      compose one short piece headless, write it, read it back, render its sound; exit 0 if fine
+    muser-studio --selftest      compose one short piece headless, write it, read it back, render its sound;
+                                 exit 0 if fine
     muser-studio ARGS            the command line (same as `muser ARGS`, e.g. `muser-studio --help`)
 """
 

@@ -137,10 +137,11 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     vectors = {e: np.concatenate(v) for e, v in vectors.items()}
     ref = build_reference_map(vectors, np.array(quadrants), names)
     meta = {"reference_map": ref, **({"beat_codes": beat_codes.to_dict()} if beat_codes else {}),
-            "onset_gaps": gaps.to_dict(),
+            "onset_gaps": gaps.to_dict(), **({"style": prior_saved["style"]} if "style" in prior_saved else {}),
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
+                         "prior_started_from": prior_saved.get("started_from", []),
                          "device": {"vqvae": saved.get("device", "unrecorded"),
                                     "prior": prior_saved.get("device", "unrecorded")}}}
     card = model_card(vq_cfg, prior_cfg, meta, vqvae, prior)
@@ -160,11 +161,14 @@ def model_card(vq_cfg, prior_cfg, meta, vqvae, prior) -> str:
     sil_lines = "\n".join(f"| {e} | " + " | ".join(f"{v:+.3f}" for v in s.values()) + " |" for e, s in sil.items())
     pairs = " | ".join(next(iter(sil.values())).keys())
     vq_loss = vq_row.get("val_loss", float("nan"))
+    earlier = "".join(f" after {r['row'].get('seconds', 0) / 60:.1f} minutes on {r['device']} (val NLL "
+                      f"{r['row'].get('val_loss', float('nan')):.4f}), then"
+                      for r in meta["training"].get("prior_started_from", []))
     return f"""# MusER Studio model card
 
 Element-regularised VQ-VAE ({n_vq / 1e6:.2f} M parameters for inference) and an emotion-conditioned
 prior ({n_prior / 1e6:.2f} M). The VQ-VAE reached its best after {minutes['vqvae']:.1f} minutes on
-{device['vqvae']}, the prior after {minutes['prior']:.1f} minutes on {device['prior']}.
+{device['vqvae']}, the prior{earlier} after {minutes['prior']:.1f} minutes on {device['prior']}.
 
 ## Data and licence
 {LICENCE_NOTE}

@@ -13,8 +13,8 @@ from musER.api import GenerationRequest, MusER, load_piece
 from musER.elements import ELEMENTS, quadrant_weights, va_to_quadrant
 from musER.errors import Cancelled, ConfigError, MidiReadError
 from musER.grammar import Grammar
-from musER.sampling import sample
 from musER.piece import Piece
+from musER.sampling import sample
 from musER.testing import synthetic_piece
 from musER.vocab import Vocab
 
@@ -558,7 +558,7 @@ def test_valence_guidance_acts_only_away_from_neutral_valence(model):
 
 
 def test_an_element_top_p_replaces_the_overall_one_for_that_element_only(model, monkeypatch):
-    import musER.generation as generation
+    from musER import generation
 
     def nuclei(**kwargs):  # the top-p of every prior sampling call (the decoder's own calls pass 0.9)
         seen = []

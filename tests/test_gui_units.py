@@ -92,11 +92,11 @@ def test_write_wav_refuses_to_overwrite(tmp_path, make_piece):
 def test_settings_round_trip_and_env_override(gui_dirs):
     assert config_dir() == gui_dirs / "config"
     s = Settings(valence=0.5, arousal=-0.25, bars=32, element_temperature={"pitch": 1.5}, key_lock=False,
-                 pedal=False, top_p=0.8, element_top_p={"velocity": 0.6})
+                 pedal=False, draw_style=False, top_p=0.8, element_top_p={"velocity": 0.6})
     save_settings(s)
     back = load_settings()
     assert (back.valence, back.arousal, back.bars, back.schema_version) == (0.5, -0.25, 32, SCHEMA_VERSION)
-    assert back.key_lock is False and back.pedal is False
+    assert back.key_lock is False and back.pedal is False and back.draw_style is False
     assert back.element_temperature["pitch"] == 1.5 and back.element_temperature["tempo"] == 1.0
     assert back.top_p == 0.8 and back.element_top_p == {"velocity": 0.6}
 
@@ -110,8 +110,8 @@ def test_damaged_settings_fall_back_to_defaults(gui_dirs, text):
 
 def test_out_of_range_settings_are_clamped(gui_dirs):
     (gui_dirs / "config").mkdir()
-    (gui_dirs / "config" / "settings.json").write_text(json.dumps({"bars": 500, "valence": 3, "extra": 1, "top_p": 0,
-                                                                          "element_top_p": {"pitch": 2, "timbre": 0.5}}))
+    saved = {"bars": 500, "valence": 3, "extra": 1, "top_p": 0, "element_top_p": {"pitch": 2, "timbre": 0.5}}
+    (gui_dirs / "config" / "settings.json").write_text(json.dumps(saved))
     s = load_settings()
     assert (s.bars, s.valence, s.top_p, s.element_top_p) == (64, 1.0, 0.05, {"pitch": 1.0})
 
