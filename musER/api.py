@@ -45,9 +45,6 @@ class GenerationRequest:
     key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)
     pedal: bool = True  # notes ring to the next pedal change (half bar or beat), as EMOPIA's pianists play
     element_top_p: dict[str, float] = field(default_factory=dict)  # element -> its codes' top-p, instead of top_p
-    # each piece in the style (register, density, loudness...) of a real clip of its emotion, drawn
-    # from the seed; for checkpoints whose prior was trained with style (musER/style.py)
-    draw_style: bool = True
 
     def __post_init__(self) -> None:
         check_va(self.valence, self.arousal)

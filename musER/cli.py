@@ -118,8 +118,7 @@ def _generation_request(args, n: int, seed: int):
                              _element_values(args.element_temperature, "--element-temperature"),
                              *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock,
                              pedal=not args.no_pedal,
-                             element_top_p=_element_values(args.element_top_p, "--element-top-p"),
-                             draw_style=not args.no_style)
+                             element_top_p=_element_values(args.element_top_p, "--element-top-p"))
 
 
 def batch_seed(seed: int, k: int) -> int:
@@ -278,8 +277,8 @@ def cmd_evaluate(args) -> int:
             valence=q.va[0], arousal=q.va[1], quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
             temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p, guidance=args.guidance,
             valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock, no_pedal=args.no_pedal,
-            no_style=args.no_style, element_temperature=None, element_top_p=None, batch=8, overwrite=args.overwrite,
-            checkpoint=args.checkpoint, device="auto") for q in Quadrant]
+            element_temperature=None, element_top_p=None, batch=8, overwrite=args.overwrite, checkpoint=args.checkpoint,
+            device="auto") for q in Quadrant]
         _generation_request(asks[0], min(args.generate, asks[0].batch), args.seed)  # fail before a folder is made
         out = _writable_dir(Path(args.dir))
         rows = [row for ask in asks for row in generate_into(ask, out)]
@@ -304,10 +303,6 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pedal", action="store_true",
                         help="notes held as long as decoded, without the sustain pedal (changed every half bar, every "
                              "beat in happy music)")
-    parser.add_argument("--no-style", action="store_true",
-                        help="every piece in its emotion's average texture (by default each takes the register, "
-                             "density, loudness and note lengths of a real EMOPIA clip of its emotion, drawn from "
-                             "the seed)")
 
 
 def _guidance(args, request_class) -> tuple[float, float]:

@@ -81,9 +81,6 @@ class PriorConfig(_Config):
     # also read the previous step's decoded tokens, not only its codes: a prior that sees only
     # its own codes falls behind the decoded bar (docs/history.md, What limits it)
     reads_tokens: bool = False
-    # also condition on the crop's texture (musER/style.py: so many figures), dropped as often
-    # as the emotion; 0 = emotion only
-    style_features: int = 0
 
     def __post_init__(self) -> None:
         self._positive("d_model", "layers", "heads", "max_len")

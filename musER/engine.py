@@ -21,7 +21,6 @@ from .model.half import halve_for_cpu
 from .model.layers import fuse_self_attention
 from .piece import Piece
 from .rhythm import GapModel
-from .style import StyleBank
 from .tokenizer import decode_ids, encode_notes
 from .train import pick_device
 from .transfer_align import align_steps, copy_bar_tempi
@@ -132,7 +131,6 @@ class Engine:
         self.window = int(meta["window"])
         self.beat_codes = BeatCodes.from_dict(meta["beat_codes"]) if "beat_codes" in meta else None
         self.gaps = GapModel.from_dict(meta["onset_gaps"]) if "onset_gaps" in meta else None
-        self.styles = StyleBank.from_dict(meta["style"]) if "style" in meta else None
         self.half = half and halve_for_cpu(vqvae, prior)
         self.blas = blas and not self.half and device.type == "cpu"
         if self.blas:
@@ -161,8 +159,7 @@ class Engine:
         settings = sampling_settings(request)
         emotion = self._emotion(request.valence, request.arousal, request.n)
         ids = generate_tokens(self.vqvae, self.prior, self.vocab, emotion, request.bars, self.window, settings,
-                              request.seed, progress, cancel, beat_codes=self.beat_codes, gaps=self.gaps,
-                              styles=self.styles)
+                              request.seed, progress, cancel, beat_codes=self.beat_codes, gaps=self.gaps)
         pieces = []
         weights = asked_weights(request.valence, request.arousal)
         velocity_scale = float(blend_by_quadrant(weights, VELOCITY_SCALE))
@@ -295,4 +292,4 @@ def sampling_settings(request) -> SamplingSettings:
     """How the prior and decoder sample for a GenerationRequest."""
     return SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
                             request.guidance, request.valence_guidance, key_lock=request.key_lock,
-                            element_top_p=dict(request.element_top_p), draw_style=request.draw_style)
+                            element_top_p=dict(request.element_top_p))

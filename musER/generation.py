@@ -24,7 +24,6 @@ from .metrics import key_correlations
 from .model.fused_heads import FusedElementHeads
 from .rhythm import MAX_GAP, GapModel, at_least, next_gap
 from .sampling import sample
-from .style import StyleBank
 from .vocab import HALF_BAR_STEPS, STEPS_PER_BAR, STEPS_PER_BEAT, Vocab
 
 TYPE_COL = COLUMN["type"]
@@ -35,7 +34,6 @@ TEMPO_STEP = 3
 # weighed into the decoder's choice: the latent hardly carries tempo, and the decoder alone kept
 # 32 % of bars at the previous tempo against EMOPIA's 49 %, so tempi wobbled from bar to bar
 TEMPO_MOVES = (0.491, 0.140, 0.065, 0.032)
-STYLE_STREAM = 7  # seeds the style draws apart from the sampler's own stream
 FLIP_VALENCE = [1, 0, 3, 2]  # quadrant weights of the same arousal with the valence mirrored
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 # The minor mode is the harmonic minor: its leading tone (B in C minor) instead of the natural
@@ -166,7 +164,6 @@ class SamplingSettings:
     decoder_temperature: float = 0.0  # 0 = most likely token given the codes
     key_lock: bool = False  # keep notes in the key the piece has set up (generation only)
     element_top_p: dict[str, float] = field(default_factory=dict)  # per-element top-p, instead of top_p
-    draw_style: bool = True  # each piece in the style of a real clip (a prior trained with style only)
 
 
 @dataclass
@@ -200,7 +197,7 @@ class StepDecoder:
 
     def __init__(self, vqvae, prior, vocab: Vocab, emotion: torch.Tensor, window: int,
                  settings: SamplingSettings, generator: torch.Generator, beat_codes: BeatCodes | None = None,
-                 gaps: GapModel | None = None, style: torch.Tensor | None = None) -> None:
+                 gaps: GapModel | None = None) -> None:
         self.vqvae, self.prior, self.vocab = vqvae, prior, vocab
         self.beat_codes = beat_codes
         self.grammar = Grammar(vocab)
@@ -240,9 +237,7 @@ class StepDecoder:
         self.tempo_moves = np.log(TEMPO_MOVES) if prior is not None else np.zeros(len(TEMPO_MOVES))
         if prior is not None:
             self.prior_weights = self._prior_condition()
-            # every copy keeps the piece's style (B, F), so guidance contrasts the emotion only
-            self.prior_embedding = prior.condition(self.prior_weights,
-                                                   None if style is None else style.repeat(self.copies, 1))
+            self.prior_embedding = prior.condition(self.prior_weights)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -601,22 +596,15 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
                     settings: SamplingSettings, seed: int,
                     progress: Callable[[int, int], None] | None = None,
                     cancel: threading.Event | None = None, use_cache: bool = True,
-                    beat_codes: BeatCodes | None = None, gaps: GapModel | None = None,
-                    styles: StyleBank | None = None) -> list[np.ndarray]:
+                    beat_codes: BeatCodes | None = None, gaps: GapModel | None = None) -> list[np.ndarray]:
     """Sample len(emotion) pieces of `bars` bars; returns id arrays (emotion step first, EOS last).
 
     use_cache=False recomputes the whole context at every step (the reference's way; for benchmarks).
     beat_codes (from the checkpoint) keep the prior's codes in step with the decoded positions.
-    styles (from the checkpoint, for a prior trained with style): each piece takes the style of
-    one real clip of its emotion, drawn from the seed (settings.draw_style).
     """
     gen = torch.Generator(device=emotion.device).manual_seed(seed)
     n = emotion.shape[0]
-    style = None
-    if styles is not None and settings.draw_style and getattr(prior, "style", None) is not None:
-        drawn = styles.draw(emotion.cpu().numpy(), np.random.default_rng([seed, STYLE_STREAM]))
-        style = torch.from_numpy(drawn).to(emotion.device)
-    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen, beat_codes, gaps, style)
+    dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen, beat_codes, gaps)
     states = [SequenceState() for _ in range(n)]
     max_steps = bars * 160 + 16
     prev_tokens, prev_codes = None, None

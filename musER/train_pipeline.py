@@ -137,7 +137,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     vectors = {e: np.concatenate(v) for e, v in vectors.items()}
     ref = build_reference_map(vectors, np.array(quadrants), names)
     meta = {"reference_map": ref, **({"beat_codes": beat_codes.to_dict()} if beat_codes else {}),
-            "onset_gaps": gaps.to_dict(), **({"style": prior_saved["style"]} if "style" in prior_saved else {}),
+            "onset_gaps": gaps.to_dict(),
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],

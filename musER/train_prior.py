@@ -13,10 +13,8 @@ import torch
 from .batching import bar_line_steps, bar_windows, transpose_ids
 from .config import PriorConfig, TrainConfig, VQVAEConfig
 from .data import TokenizedSet, load_split
-from .errors import ConfigError
 from .model.factory import build_prior, build_vqvae
 from .model.vqvae import emotion_weights
-from .style import StyleBank, raw_style
 from .train import atomic_save, device_name, fit, pick_device
 from .vocab import Vocab
 
@@ -25,13 +23,11 @@ log = logging.getLogger(__name__)
 
 class CodeSet:
     """Code tuples (L, G) of every clip under several transpositions, the content steps (L, 8)
-    they were encoded from, and bar-line steps; with a style bank, batches carry each crop's style."""
+    they were encoded from, and bar-line steps."""
 
     def __init__(self, codes: list[list[np.ndarray]], tokens: list[list[np.ndarray]], bars: list[np.ndarray],
-                 quadrants: np.ndarray, vocab: Vocab | None = None) -> None:
+                 quadrants: np.ndarray) -> None:
         self.codes, self.tokens, self.bars, self.quadrants = codes, tokens, bars, quadrants  # codes[clip][shift]
-        self.vocab = vocab
-        self.style: StyleBank | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -56,18 +52,17 @@ def encode_codes(vqvae, data: TokenizedSet, vocab: Vocab, shifts: list[int], win
         all_codes.append(per_shift)
         all_tokens.append(tokens)
         all_bars.append(bar_line_steps(clip[1:], vocab))
-    return CodeSet(all_codes, all_tokens, all_bars, np.asarray(data.quadrants), vocab)
+    return CodeSet(all_codes, all_tokens, all_bars, np.asarray(data.quadrants))
 
 
 def code_batches(data: CodeSet, batch_size: int, window: int, rng: np.random.Generator, shuffle: bool = True,
                  condition_dropout: float = 0.0, rank: int = 0, world: int = 1):
-    """(codes (B, T, G), lengths (B,), emotion (B, 4), tokens (B, T, 8)[, style (B, F)]); windows
-    start at bar lines. The style is dropped (zeros) as often as the emotion, independently."""
+    """(codes (B, T, G), lengths (B,), emotion (B, 4), tokens (B, T, 8)); windows start at bar lines."""
     order = rng.permutation(len(data)) if shuffle else np.arange(len(data))
     for b, start in enumerate(range(0, len(order), batch_size)):
         if b % world != rank:
             continue
-        seqs, token_seqs, styles = [], [], []
+        seqs, token_seqs = [], []
         for j in order[start:start + batch_size]:
             shift = int(rng.integers(len(data.codes[j]))) if shuffle else len(data.codes[j]) // 2
             codes, tokens = data.codes[j][shift], data.tokens[j][shift]
@@ -77,8 +72,6 @@ def code_batches(data: CodeSet, batch_size: int, window: int, rng: np.random.Gen
                 codes, tokens = codes[s:s + window], tokens[s:s + window]
             seqs.append(codes)
             token_seqs.append(tokens)
-            if data.style is not None:
-                styles.append(data.style.standardise(raw_style(tokens, data.vocab)))
         longest = max(len(s) for s in seqs)
         out = np.zeros((len(seqs), longest, seqs[0].shape[1]), dtype=np.int64)
         out_tokens = np.zeros((len(seqs), longest, token_seqs[0].shape[1]), dtype=np.int64)
@@ -89,26 +82,20 @@ def code_batches(data: CodeSet, batch_size: int, window: int, rng: np.random.Gen
         if condition_dropout:
             drop = torch.from_numpy(rng.random(len(seqs)) < condition_dropout)
             emotion[drop] = 0.0
-        batch = (torch.from_numpy(out), torch.tensor([len(s) for s in seqs]), emotion, torch.from_numpy(out_tokens))
-        if data.style is not None:
-            style = np.stack(styles)
-            if condition_dropout:
-                style[rng.random(len(seqs)) < condition_dropout] = 0.0
-            batch += (torch.from_numpy(style),)
-        yield batch
+        yield torch.from_numpy(out), torch.tensor([len(s) for s in seqs]), emotion, torch.from_numpy(out_tokens)
 
 
 def prior_step(net, batch):
-    loss = net(*batch)
+    codes, lengths, emotion, tokens = batch
+    loss = net(codes, lengths, emotion, tokens)
     return loss, {"nll": float(loss.detach())}
 
 
 @torch.no_grad()
 def evaluate_prior(model, data: CodeSet, window: int, device) -> dict[str, float]:
     total, n = 0.0, 0
-    for batch in code_batches(data, 16, window, np.random.default_rng(0), shuffle=False):
-        loss = model(*(t.to(device) for t in batch))
-        lengths = batch[1]
+    for codes, lengths, emotion, tokens in code_batches(data, 16, window, np.random.default_rng(0), shuffle=False):
+        loss = model(codes.to(device), lengths.to(device), emotion.to(device), tokens.to(device))
         total += float(loss) * int(lengths.sum())
         n += int(lengths.sum())
     return {"val_loss": total / max(n, 1)}
@@ -132,18 +119,16 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
     shifts = list(range(-train_cfg.transpose, train_cfg.transpose + 1))
     train = encode_codes(vqvae, load_split("train", vocab, data_root, cache), vocab, shifts, window, dev)
     val = encode_codes(vqvae, load_split("val", vocab, data_root, cache), vocab, [0], window, dev)
-    saved_prior = {"model": prior_cfg.to_dict(), "train": train_cfg.to_dict(), "device": device_name(dev),
-                   "started_from": earlier_training(train_cfg.init_from)}
-    if prior_cfg.style_features:
-        train.style = val.style = fit_style_bank(train, prior_cfg.style_features)
-        saved_prior["style"] = train.style.to_dict()  # generation draws from it (export_checkpoint)
-    (run_dir / "prior_config.json").write_text(json.dumps(saved_prior, indent=1))
+    started_from = earlier_training(train_cfg.init_from)
+    (run_dir / "prior_config.json").write_text(json.dumps({"model": prior_cfg.to_dict(), "train": train_cfg.to_dict(),
+                                                             "device": device_name(dev), "started_from": started_from},
+                                                            indent=1))
     prior = build_prior(prior_cfg, vq_cfg, vocab)
     log.info("prior: %.2f M parameters on %s", sum(p.numel() for p in prior.parameters()) / 1e6, dev)
 
-    def on_best(m, row):  # with its training history, so a fine-tune of it can say where it started
-        atomic_save({"model": m.state_dict(), "row": row, "device": device_name(dev),
-                     "started_from": saved_prior["started_from"]}, run_dir / "prior_best.pt")
+    def on_best(m, row):  # with its training history, so that a fine-tune of it can say where it started
+        atomic_save({"model": m.state_dict(), "row": row, "device": device_name(dev), "started_from": started_from},
+                    run_dir / "prior_best.pt")
 
     return fit("prior", prior, run_dir,
                lambda rng, ddp: code_batches(train, train_cfg.batch_size, window, rng, True,
@@ -153,18 +138,10 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
 
 
 def earlier_training(init_from: str) -> list[dict]:
-    """The training runs behind the weights a fine-tune starts from, the first first (row, device)."""
+    """The training runs behind the weights a fine-tune starts from, earliest first (row, device)."""
     if not init_from or not Path(init_from).is_file():
         return []
     start = torch.load(init_from, map_location="cpu")
     if not isinstance(start, dict) or "row" not in start:
         return []
     return [*start.get("started_from", []), {"row": start["row"], "device": start.get("device", "unrecorded")}]
-
-
-def fit_style_bank(data: CodeSet, features: int) -> StyleBank:
-    """The style bank of the training clips, untransposed (the middle shift)."""
-    bank = StyleBank.fit([t[len(t) // 2] for t in data.tokens], data.quadrants, data.vocab)
-    if len(bank.mean) != features:
-        raise ConfigError(f"prior.style_features is {features}, but a style has {len(bank.mean)} figures")
-    return bank

@@ -83,14 +83,13 @@ def test_compose_panel_request_fields(qtbot):
     panel.element_top_p["pitch"].setValue(0.5)
     fields = panel.request_fields()
     assert fields["top_p"] == 0.8 and fields["element_top_p"] == {"pitch": 0.5}
-    assert fields["key_lock"] is True and fields["pedal"] is True and fields["draw_style"] is True
+    assert fields["key_lock"] is True and fields["pedal"] is True
     panel.key_lock.setChecked(False)
     panel.pedal.setChecked(False)
-    panel.draw_style.setChecked(False)
     from musER.api import GenerationRequest
 
     request = GenerationRequest(**panel.request_fields())
-    assert request.key_lock is False and request.pedal is False and request.draw_style is False
+    assert request.key_lock is False and request.pedal is False
     panel.set_state(model_ready=False, busy=False)
     assert not panel.generate_button.isEnabled()
     panel.set_state(model_ready=True, busy=False)

@@ -143,6 +143,10 @@ def test_a_prior_that_reads_tokens_can_start_from_one_that_does_not(tmp_path, ca
     before, after = torch.load(start)["model"], torch.load(tmp_path / "tuned" / "prior_best.pt")["model"]
     assert all(torch.allclose(after[k], v, atol=1e-6) for k, v in before.items())
     assert "token_embed.proj.weight" in after
+    # the fine-tune keeps where it started, and its model card says so
+    assert [h["row"]["epoch"] for h in torch.load(tmp_path / "tuned" / "prior_best.pt")["started_from"]] == [1]
+    assert main(train_args(root, tmp_path, stage="export", run="tuned")) == 0
+    assert ", then after" in (tmp_path / "ckpt" / "README.md").read_text()
     # the other way round stays an error: a code-only prior has no place for the token weights
     capsys.readouterr()
     assert prior_run("back", tmp_path / "tuned" / "prior_best.pt") == 2

@@ -81,12 +81,6 @@ class ComposePanel(QWidget):
         self.pedal.setToolTip("let notes ring on to the next pedal change (every half bar, every beat in happy music), "
                               "as a pianist would")
         form.addRow("", self.pedal)
-        self.draw_style = QCheckBox("A real clip's texture per piece")
-        self.draw_style.setChecked(True)
-        self.draw_style.setToolTip("each piece takes the register, density, loudness and note lengths of an EMOPIA "
-                                   "clip of its emotion, drawn from the seed, so variations differ as real pieces do; "
-                                   "off: every piece in the emotion's average texture")
-        form.addRow("", self.draw_style)
 
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced: temperature and top-p per element")
@@ -142,7 +136,6 @@ class ComposePanel(QWidget):
             "n": self.variations.value(), "seed": self.seed.value(),
             "temperature": self.temperature.value(), "top_p": self.top_p.value(),
             "key_lock": self.key_lock.isChecked(), "pedal": self.pedal.isChecked(),
-            "draw_style": self.draw_style.isChecked(),
             "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
             "element_top_p": self._element_top_p(),
         }
@@ -176,7 +169,6 @@ class ComposePanel(QWidget):
             spin.setValue(s.element_top_p.get(e, spin.minimum()))
         self.key_lock.setChecked(s.key_lock)
         self.pedal.setChecked(s.pedal)
-        self.draw_style.setChecked(s.draw_style)
         self.advanced_toggle.setChecked(s.advanced_open)
 
     def store_settings(self, s: Settings) -> None:
@@ -189,5 +181,4 @@ class ComposePanel(QWidget):
         s.element_top_p = self._element_top_p()
         s.key_lock = self.key_lock.isChecked()
         s.pedal = self.pedal.isChecked()
-        s.draw_style = self.draw_style.isChecked()
         s.advanced_open = self.advanced_toggle.isChecked()

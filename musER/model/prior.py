@@ -21,18 +21,13 @@ from ..elements import ELEMENTS
 from .embedding import StepEmbedding
 from .layers import Block, new_caches
 
-# the style is read at this gain: Adam moves every weight by about the same step, so this makes
-# the style layer learn that much faster than the rest. At gain 1 its weights, started at zero,
-# grew to a fortieth of the emotion's in 14 epochs of fine-tuning, too little to change a piece.
-STYLE_GAIN = 10.0
 # the type slice is predicted first, then the others in element order
 GROUP_ORDER_PRODUCT = [ELEMENTS.index("type")] + [i for i, e in enumerate(ELEMENTS) if e != "type"]
 
 
 class Prior(nn.Module):
     # fine-tuning a prior that reads tokens may start from one that does not (train.init_from)
-    # and a style-conditioned one from one without style
-    OPTIONAL_PARTS = ("token_embed.", "style.")
+    OPTIONAL_PARTS = ("token_embed.",)
 
     def __init__(self, cfg: PriorConfig, groups: int, codebook_size: int,
                  token_sizes: dict[str, int] | None = None) -> None:
@@ -48,9 +43,6 @@ class Prior(nn.Module):
             nn.init.zeros_(self.token_embed.proj.weight)
             nn.init.zeros_(self.token_embed.proj.bias)
         self.emotion = nn.Linear(4, d, bias=False)
-        self.style = nn.Linear(cfg.style_features, d, bias=False) if cfg.style_features else None
-        if self.style is not None:  # starts by changing nothing, so a prior without style can grow it
-            nn.init.zeros_(self.style.weight)
         self.null = nn.Parameter(torch.zeros(d))
         self.pos = nn.Embedding(cfg.max_len, d)
         self.blocks = nn.ModuleList(Block(d, cfg.heads, cfg.dropout) for _ in range(cfg.layers))
@@ -73,16 +65,13 @@ class Prior(nn.Module):
             h = h + self.token_embed(tokens)
         return h
 
-    def condition(self, emotion: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, 4) weights -> (B, d); all-zero weights give the null condition. `style` (B, F)
-        standardised figures (zeros = unknown) is read by a prior trained with style only."""
+    def condition(self, emotion: torch.Tensor) -> torch.Tensor:
+        """(B, 4) weights -> (B, d); all-zero weights give the null condition."""
         unconditioned = (emotion.sum(-1, keepdim=True) == 0).float()
-        cond = self.emotion(emotion) + unconditioned * self.null
-        return cond + self.style(STYLE_GAIN * style) if self.style is not None and style is not None else cond
+        return self.emotion(emotion) + unconditioned * self.null
 
     def states(self, codes: torch.Tensor, emotion: torch.Tensor, start: int = 0, caches=None,
-               condition: torch.Tensor | None = None, tokens: torch.Tensor | None = None,
-               style: torch.Tensor | None = None) -> torch.Tensor:
+               condition: torch.Tensor | None = None, tokens: torch.Tensor | None = None) -> torch.Tensor:
         """Hidden states predicting codes[:, t] from codes[:, :t]; codes (B, T, G) -> (B, T, d).
 
         With caches, `codes` holds only the inputs not yet seen (the previous step's codes),
@@ -91,7 +80,7 @@ class Prior(nn.Module):
         self.condition(emotion), for callers that run many steps on one emotion. `tokens`
         (B, T, 8) are the compound steps of the same steps as `codes` (read with reads_tokens only).
         """
-        cond = (self.condition(emotion, style) if condition is None else condition)[:, None]  # (B, 1, d)
+        cond = (self.condition(emotion) if condition is None else condition)[:, None]  # (B, 1, d)
         if start == 0:
             if codes.shape[1] > 1:
                 h = torch.cat([cond, self.embed_inputs(codes[:, :-1], None if tokens is None else tokens[:, :-1])], 1)
@@ -112,11 +101,10 @@ class Prior(nn.Module):
         return self.heads[g](x)
 
     def forward(self, codes: torch.Tensor, lengths: torch.Tensor, emotion: torch.Tensor,
-                tokens: torch.Tensor | None = None, style: torch.Tensor | None = None) -> torch.Tensor:
+                tokens: torch.Tensor | None = None) -> torch.Tensor:
         """Mean NLL over valid steps; codes (B, T, G), lengths (B,) steps, emotion (B, 4),
-        tokens (B, T, 8) the content steps the codes were encoded from (reads_tokens only),
-        style (B, F) their standardised figures (style_features only)."""
-        h = self.states(codes, emotion, tokens=tokens, style=style)
+        tokens (B, T, 8) the content steps the codes were encoded from (reads_tokens only)."""
+        h = self.states(codes, emotion, tokens=tokens)
         valid = torch.arange(codes.shape[1], device=codes.device)[None] < lengths[:, None]
         chosen: dict[int, torch.Tensor] = {}
         losses = []
