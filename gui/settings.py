@@ -48,6 +48,7 @@ class Settings:
     element_top_p: dict[str, float] = field(default_factory=dict)  # only the elements that have their own
     key_lock: bool = True
     pedal: bool = True
+    spread_chords: bool = True
     advanced_open: bool = False
     transfer_elements: list[str] = field(default_factory=lambda: ["velocity", "duration"])
     latent_element: str = "pitch"
@@ -70,6 +71,7 @@ class Settings:
         s.element_top_p = {k: min(max(float(v), 0.05), 1.0) for k, v in dict(s.element_top_p).items() if k in ELEMENTS}
         s.key_lock = bool(s.key_lock)
         s.pedal = bool(s.pedal)
+        s.spread_chords = bool(s.spread_chords)
         s.transfer_elements = [e for e in s.transfer_elements if e in ELEMENTS]
         if s.latent_element not in ELEMENTS:
             s.latent_element = "pitch"

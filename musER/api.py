@@ -44,6 +44,7 @@ class GenerationRequest:
     valence_guidance: float = 2.0  # extra push away from the same arousal with the opposite valence
     key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)
     pedal: bool = True  # notes ring to the next pedal change (half bar or beat), as EMOPIA's pianists play
+    spread_chords: bool = True  # a chord's notes struck a few ms apart, as a real chord of EMOPIA's (chord_timing.py)
     element_top_p: dict[str, float] = field(default_factory=dict)  # element -> its codes' top-p, instead of top_p
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ import torch
 from .batching import bar_line_steps, bar_windows
 from .beat_codes import BeatCodes
 from .checkpoint import load_checkpoint
+from .chord_timing import ChordTiming
 from .elements import COLUMN, ELEMENTS, asked_weights, blend_by_quadrant, latent_slice
 from .errors import TokenizationError
 from .generation import SamplingSettings, decode_latents, generate_tokens, into_held_mode
@@ -131,6 +132,7 @@ class Engine:
         self.window = int(meta["window"])
         self.beat_codes = BeatCodes.from_dict(meta["beat_codes"]) if "beat_codes" in meta else None
         self.gaps = GapModel.from_dict(meta["onset_gaps"]) if "onset_gaps" in meta else None
+        self.chord_timing = ChordTiming.from_dict(meta["chord_timing"]) if "chord_timing" in meta else None
         self.half = half and halve_for_cpu(vqvae, prior)
         self.blas = blas and not self.half and device.type == "cpu"
         if self.blas:
@@ -172,11 +174,13 @@ class Engine:
             if request.pedal:
                 piece = pedal_piece(piece, beat_share)
             piece = end_on_held_chord(ring_through_rests(piece))
+            if request.spread_chords and self.chord_timing is not None:
+                piece = self.chord_timing.strike(piece, weights, np.random.default_rng((request.seed % 2**64, i)))
             piece.valence, piece.arousal, piece.seed = request.valence, request.arousal, request.seed
             piece.info.update({"variation": i + 1, "bars_asked": request.bars, "temperature": request.temperature,
                                "top_p": request.top_p, "guidance": request.guidance,
                                "valence_guidance": request.valence_guidance, "key_lock": request.key_lock,
-                               "pedal": request.pedal,
+                               "pedal": request.pedal, "spread_chords": request.spread_chords,
                                "element_temperature": dict(request.element_temperature),
                                "element_top_p": dict(request.element_top_p)})
             pieces.append(piece)

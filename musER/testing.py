@@ -8,12 +8,15 @@ import numpy as np
 import torch
 
 from .checkpoint import save_checkpoint
+from .chord_timing import MAX_SIZE, ChordTiming
 from .config import preset
 from .elements import ELEMENTS
 from .model.factory import build_prior, build_vqvae
 from .piece import Piece
 from .rhythm import GapModel
 from .vocab import Vocab
+
+ROLL_S = 0.012  # the tiny checkpoint's chords: each note this much after the one below it
 
 
 def synthetic_piece(seed: int, bars: int = 4, bpm: float = 100.0) -> Piece:
@@ -47,7 +50,10 @@ def tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     ref = build_reference_map(vectors, np.arange(8) % 4 + 1, [p.name for p in pieces])
     beat_codes = engine.count_beat_codes(engine.encode_piece(p) for p in pieces)
     gaps = GapModel.count(((engine.encode_piece(p), i % 4 + 1) for i, p in enumerate(pieces)), vocab)
+    # chords rolled upwards, 12 ms a note (the synthetic pieces strike theirs at once)
+    rolled = ChordTiming({(q, n): ROLL_S * np.arange(n)[None] for q in range(1, 5) for n in range(2, MAX_SIZE + 1)})
     meta = {"reference_map": ref, "beat_codes": beat_codes.to_dict(), "onset_gaps": gaps.to_dict(),
+            "chord_timing": rolled.to_dict(),
             "training": {"dataset": "none (untrained test model)"}}
     return save_checkpoint(Path(folder), vqvae, prior, vocab, 256, meta)
 

@@ -137,7 +137,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
     vectors = {e: np.concatenate(v) for e, v in vectors.items()}
     ref = build_reference_map(vectors, np.array(quadrants), names)
     meta = {"reference_map": ref, **({"beat_codes": beat_codes.to_dict()} if beat_codes else {}),
-            "onset_gaps": gaps.to_dict(),
+            "onset_gaps": gaps.to_dict(), "chord_timing": measure_chord_timing(vocab, data_root).to_dict(),
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
@@ -146,6 +146,20 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
                                     "prior": prior_saved.get("device", "unrecorded")}}}
     card = model_card(vq_cfg, prior_cfg, meta, vqvae, prior)
     return save_checkpoint(out, vqvae, prior, vocab, window, meta, card)
+
+
+def measure_chord_timing(vocab, data_root=None):
+    """How EMOPIA's train clips strike their chords (chord_timing.py), read from their MIDI."""
+    from .chord_timing import ChordTiming
+    from .data import data_dir, quadrant_of, split_files
+    from .midi_io import read_midi
+
+    def played():
+        for path in split_files(data_dir(data_root), "train"):
+            midi = read_midi(path)
+            yield midi.notes, midi.beat_times, int(quadrant_of(path.name)[1])
+
+    return ChordTiming.measure(played(), vocab)
 
 
 def model_card(vq_cfg, prior_cfg, meta, vqvae, prior) -> str:

@@ -492,7 +492,8 @@ def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypat
     monkeypatch.setattr(generation, "MAX_NOTES_AT_POSITION", (4, 2, 4, 4))  # below what this decoder merges to
     most = {}
     for quadrant, (valence, arousal) in {"Q1": (1, 1), "Q2": (-1, 1)}.items():
-        pieces = model.generate(GenerationRequest(valence=valence, arousal=arousal, bars=2, n=2, seed=0))
+        pieces = model.generate(GenerationRequest(valence=valence, arousal=arousal, bars=2, n=2, seed=0,
+                                                  spread_chords=False))  # chords counted on the grid
         most[quadrant] = max(np.unique(p.notes[:, 0], return_counts=True)[1].max() for p in pieces)
         assert all(p.n_bars == 2 for p in pieces)  # it still reaches the asked length
     assert most == {"Q1": 4, "Q2": 2}

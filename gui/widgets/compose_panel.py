@@ -81,6 +81,11 @@ class ComposePanel(QWidget):
         self.pedal.setToolTip("let notes ring on to the next pedal change (every half bar, every beat in happy music), "
                               "as a pianist would")
         form.addRow("", self.pedal)
+        self.spread_chords = QCheckBox("Spread chords as played")
+        self.spread_chords.setChecked(True)
+        self.spread_chords.setToolTip("strike each chord's notes a few milliseconds apart, with the timing of a real "
+                                      "chord from the training music; off: every chord on the grid, all at once")
+        form.addRow("", self.spread_chords)
 
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced: temperature and top-p per element")
@@ -136,6 +141,7 @@ class ComposePanel(QWidget):
             "n": self.variations.value(), "seed": self.seed.value(),
             "temperature": self.temperature.value(), "top_p": self.top_p.value(),
             "key_lock": self.key_lock.isChecked(), "pedal": self.pedal.isChecked(),
+            "spread_chords": self.spread_chords.isChecked(),
             "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
             "element_top_p": self._element_top_p(),
         }
@@ -169,6 +175,7 @@ class ComposePanel(QWidget):
             spin.setValue(s.element_top_p.get(e, spin.minimum()))
         self.key_lock.setChecked(s.key_lock)
         self.pedal.setChecked(s.pedal)
+        self.spread_chords.setChecked(s.spread_chords)
         self.advanced_toggle.setChecked(s.advanced_open)
 
     def store_settings(self, s: Settings) -> None:
@@ -181,4 +188,5 @@ class ComposePanel(QWidget):
         s.element_top_p = self._element_top_p()
         s.key_lock = self.key_lock.isChecked()
         s.pedal = self.pedal.isChecked()
+        s.spread_chords = self.spread_chords.isChecked()
         s.advanced_open = self.advanced_toggle.isChecked()
