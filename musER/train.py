@@ -88,6 +88,17 @@ class Progress:
         self.bar.close()
 
 
+def earlier_training(init_from: str) -> list[dict]:
+    """The training runs behind the weights a fine-tune starts from, earliest first (row, device),
+    as a *_best.pt saves them; none for a fresh start or weights saved without a row."""
+    if not init_from or not Path(init_from).is_file():
+        return []
+    start = torch.load(init_from, map_location="cpu")
+    if not isinstance(start, dict) or "row" not in start:
+        return []
+    return [*start.get("started_from", []), {"row": start["row"], "device": start.get("device", "unrecorded")}]
+
+
 def fit(
     name: str,
     model: nn.Module,

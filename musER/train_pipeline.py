@@ -141,6 +141,7 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
+                         "vqvae_started_from": saved.get("started_from", []),
                          "prior_started_from": prior_saved.get("started_from", []),
                          "device": {"vqvae": saved.get("device", "unrecorded"),
                                     "prior": prior_saved.get("device", "unrecorded")}}}
@@ -175,14 +176,15 @@ def model_card(vq_cfg, prior_cfg, meta, vqvae, prior) -> str:
     sil_lines = "\n".join(f"| {e} | " + " | ".join(f"{v:+.3f}" for v in s.values()) + " |" for e, s in sil.items())
     pairs = " | ".join(next(iter(sil.values())).keys())
     vq_loss = vq_row.get("val_loss", float("nan"))
-    earlier = "".join(f" after {r['row'].get('seconds', 0) / 60:.1f} minutes on {r['device']} (val NLL "
-                      f"{r['row'].get('val_loss', float('nan')):.4f}), then"
-                      for r in meta["training"].get("prior_started_from", []))
+    earlier = {k: "".join(f" after {r['row'].get('seconds', 0) / 60:.1f} minutes on {r['device']} ({what} "
+                          f"{r['row'].get('val_loss', float('nan')):.4f}), then"
+                          for r in meta["training"].get(f"{k}_started_from", []))
+               for k, what in (("vqvae", "val loss"), ("prior", "val NLL"))}
     return f"""# MusER Studio model card
 
 Element-regularised VQ-VAE ({n_vq / 1e6:.2f} M parameters for inference) and an emotion-conditioned
-prior ({n_prior / 1e6:.2f} M). The VQ-VAE reached its best after {minutes['vqvae']:.1f} minutes on
-{device['vqvae']}, the prior{earlier} after {minutes['prior']:.1f} minutes on {device['prior']}.
+prior ({n_prior / 1e6:.2f} M). The VQ-VAE reached its best{earlier['vqvae']} after {minutes['vqvae']:.1f} minutes
+on {device['vqvae']}, the prior{earlier['prior']} after {minutes['prior']:.1f} minutes on {device['prior']}.
 
 ## Data and licence
 {LICENCE_NOTE}

@@ -15,7 +15,7 @@ from .config import PriorConfig, TrainConfig, VQVAEConfig
 from .data import TokenizedSet, load_split
 from .model.factory import build_prior, build_vqvae
 from .model.vqvae import emotion_weights
-from .train import atomic_save, device_name, fit, pick_device
+from .train import atomic_save, device_name, earlier_training, fit, pick_device
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -135,13 +135,3 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
                                              prior_cfg.condition_dropout, ddp.rank, ddp.world),
                prior_step, lambda m: evaluate_prior(m, val, window, dev),
                math.ceil(len(train) / train_cfg.batch_size), train_cfg, dev, on_best=on_best, progress=progress)
-
-
-def earlier_training(init_from: str) -> list[dict]:
-    """The training runs behind the weights a fine-tune starts from, earliest first (row, device)."""
-    if not init_from or not Path(init_from).is_file():
-        return []
-    start = torch.load(init_from, map_location="cpu")
-    if not isinstance(start, dict) or "row" not in start:
-        return []
-    return [*start.get("started_from", []), {"row": start["row"], "device": start.get("device", "unrecorded")}]

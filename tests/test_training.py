@@ -121,6 +121,9 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
     fresh = vqvae_run("fresh", "--set", "train.lr=1e-9")
     assert torch.allclose(tuned, first, atol=1e-6)
     assert not torch.allclose(fresh, first, atol=1e-3)
+    # the fine-tune keeps where it started (a fresh run starts from nothing)
+    assert [h["row"]["epoch"] for h in torch.load(tmp_path / "tuned" / "vqvae_best.pt")["started_from"]] == [1]
+    assert torch.load(tmp_path / "fresh" / "vqvae_best.pt")["started_from"] == []
 
 
 @pytest.mark.slow
@@ -146,7 +149,10 @@ def test_a_prior_that_reads_tokens_can_start_from_one_that_does_not(tmp_path, ca
     # the fine-tune keeps where it started, and its model card says so
     assert [h["row"]["epoch"] for h in torch.load(tmp_path / "tuned" / "prior_best.pt")["started_from"]] == [1]
     assert main(train_args(root, tmp_path, stage="export", run="tuned")) == 0
-    assert ", then after" in (tmp_path / "ckpt" / "README.md").read_text()
+    card = " ".join((tmp_path / "ckpt" / "README.md").read_text().split())
+    vqvae_part, prior_part = card.split("The VQ-VAE reached its best", 1)[1].split("the prior", 1)
+    assert ", then" not in vqvae_part  # its VQ-VAE was trained once
+    assert "(val NLL" in prior_part and ", then after" in prior_part
     # the other way round stays an error: a code-only prior has no place for the token weights
     capsys.readouterr()
     assert prior_run("back", tmp_path / "tuned" / "prior_best.pt") == 2
