@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .config import PriorConfig, TrainConfig, VQVAEConfig, preset
-from .errors import ConfigError
+from .errors import ConfigError, MusERError
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,12 @@ def measure_chord_timing(vocab, data_root=None):
 
     def played():
         for path in split_files(data_dir(data_root), "train"):
-            midi = read_midi(path)
-            yield midi.notes, midi.beat_times, int(quadrant_of(path.name)[1])
+            try:
+                midi = read_midi(path)
+            except MusERError:  # skipped, as load_split skips it
+                continue
+            if len(midi.notes):
+                yield midi.notes, midi.beat_times, int(quadrant_of(path.name)[1])
 
     return ChordTiming.measure(played(), vocab)
 
