@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
+import json
 import logging
 import os
 import sys
@@ -144,10 +146,11 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Pa
 
     valence, arousal = _resolve_va(args)
     quadrant = va_to_quadrant(valence, arousal).name
+    settings = sampling_label(_generation_request(args, 1, args.seed))
     names = [f"{quadrant}_{i + 1:04d}.mid" for i in range(args.n)]
     batches = [list(range(s, min(s + args.batch, args.n))) for s in range(0, args.n, args.batch)]
     mine = [(k, b) for k, b in enumerate(batches) if k % shards == shard]
-    have = _check_kept(kept, args, names, mine, valence, arousal)
+    have = _check_kept(kept, args, names, mine, valence, arousal, settings)
     if not args.overwrite:
         clash = [names[i] for _, b in mine for i in b if names[i] not in have and (out / names[i]).exists()]
         if clash:
@@ -174,7 +177,7 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Pa
             piece.save_midi(out / names[i], overwrite=args.overwrite)
             rows.append({"file": names[i], "valence": valence, "arousal": arousal, "quadrant": quadrant,
                          "seed": seed, "bars": piece.n_bars, "seconds": round(piece.seconds, 2),
-                         "notes": piece.n_notes})
+                         "notes": piece.n_notes, "settings": settings})
             rows.sort(key=lambda row: row["file"])
             if manifest is not None:
                 _write_csv(manifest, rows)
@@ -183,25 +186,38 @@ def generate_into(args, out: Path, shard: int = 0, shards: int = 1, manifest: Pa
     return rows
 
 
-def _check_kept(kept: Sequence[dict], args, names: list[str], mine: list, valence: float, arousal: float) -> set[str]:
-    """The files of the kept rows, after checking that this command would have written them."""
+def sampling_label(request) -> str:
+    """How a request samples and renders (all but emotion, length, count and seed), as one manifest
+    cell: a resumed run must compose as the run it continues."""
+    fields = dataclasses.asdict(request)
+    for name in ("valence", "arousal", "bars", "n", "seed"):
+        del fields[name]
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
+
+
+def _check_kept(kept: Sequence[dict], args, names: list[str], mine: list, valence: float, arousal: float,
+                settings: str) -> set[str]:
+    """The files of the kept rows, after checking that this command would have written them
+    (manifests written before settings were recorded are checked without them)."""
     seed_of = {names[i]: batch_seed(args.seed, k) for k, b in mine for i in b}
     for row in kept:
         try:
             same = (row["file"] in seed_of and int(row["seed"]) == seed_of[row["file"]]
                     and int(row["bars"]) == args.bars and float(row["valence"]) == valence
-                    and float(row["arousal"]) == arousal)
+                    and float(row["arousal"]) == arousal and row.get("settings", settings) == settings)
         except (KeyError, TypeError, ValueError):
             same = False
         if not same:
             raise MusERError(f"--resume: the manifest lists {row.get('file')!r} from another command (other "
-                             "emotion, seed, length, count or shard); resume with that command or use another --out")
+                             "emotion, seed, length, count, shard or sampling settings); resume with that command "
+                             "or use another --out")
     return {row["file"] for row in kept}
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with atomic_path(path, ".csv.part") as tmp, tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["file"])
+        # every row's columns (rows kept from an older manifest may lack the newer ones)
+        writer = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for row in rows for k in row)) or ["file"])
         writer.writeheader()
         writer.writerows(rows)
 

@@ -60,9 +60,23 @@ def test_a_run_stopped_half_way_leaves_a_manifest_of_what_it_wrote(tiny_ckpt, tm
     assert main([*command, "--out", str(whole)]) == 0
     assert (out / "manifest.csv").read_text() == (whole / "manifest.csv").read_text()
     assert all((out / f.name).read_bytes() == f.read_bytes() for f in whole.glob("*.mid"))
-    # another command's pieces are not taken as this one's
-    assert main([*command, "--seed", "9", "--out", str(out), "--resume"]) == 2
-    assert "from another command" in capsys.readouterr().err
+    # another command's pieces are not taken as this one's, nor those sampled or rendered otherwise
+    for other in (["--seed", "9"], ["--temperature", "1.2"], ["--no-spread"], ["--element-top-p", "pitch=0.5"]):
+        assert main([*command, *other, "--out", str(out), "--resume"]) == 2
+        assert "from another command" in capsys.readouterr().err
+    # a manifest written before settings were recorded is resumed on what it does record
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert {r["settings"] for r in rows} == {rows[0]["settings"]} and '"spread_chords":true' in rows[0]["settings"]
+    for f in ("Q2_0005.mid", "Q2_0006.mid"):
+        (out / f).unlink()
+    with (out / "manifest.csv").open("w", newline="") as fh:
+        old_columns = [k for k in rows[0] if k != "settings"]
+        writer = csv.DictWriter(fh, fieldnames=old_columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows[:4])
+    assert main([*command, "--out", str(out), "--resume"]) == 0
+    assert "(kept 4)" in capsys.readouterr().out
+    assert all((out / f.name).read_bytes() == f.read_bytes() for f in whole.glob("*.mid"))
 
 
 def test_no_pedal_writes_the_notes_as_decoded(tiny_ckpt, tmp_path):
