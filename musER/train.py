@@ -88,17 +88,6 @@ class Progress:
         self.bar.close()
 
 
-def earlier_training(init_from: str) -> list[dict]:
-    """The training runs behind the weights a fine-tune starts from, earliest first (row, device),
-    as a *_best.pt saves them; none for a fresh start or weights saved without a row."""
-    if not init_from or not Path(init_from).is_file():
-        return []
-    start = torch.load(init_from, map_location="cpu")
-    if not isinstance(start, dict) or "row" not in start:
-        return []
-    return [*start.get("started_from", []), {"row": start["row"], "device": start.get("device", "unrecorded")}]
-
-
 def fit(
     name: str,
     model: nn.Module,
@@ -110,10 +99,11 @@ def fit(
     cfg: TrainConfig,
     device: torch.device,
     monitor: str = "val_loss",
-    on_best: Callable[[nn.Module, dict], None] | None = None,
     progress: bool = True,
 ) -> dict:
-    """Train with resume from run_dir/<name>_state.pt; returns the best validation row."""
+    """Train with resume from run_dir/<name>_state.pt; returns the best validation row. The best
+    weights go to run_dir/<name>_best.pt with their row, the device and `started_from`: the runs
+    behind cfg.init_from's weights, earliest first, so that a fine-tune can say where it started."""
     ddp = init_distributed(device)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / f"{name}_state.pt"
@@ -132,25 +122,28 @@ def fit(
         return min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    epoch, best, bad_epochs, best_row = 0, math.inf, 0, {}
+    epoch, best, bad_epochs, best_row, started_from = 0, math.inf, 0, {}, []
     if state_path.is_file():
         state = torch.load(state_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         epoch, best, bad_epochs, best_row = state["epoch"], state["best"], state["bad_epochs"], state["best_row"]
-        elapsed = state.get("elapsed", 0.0)
+        elapsed, started_from = state.get("elapsed", 0.0), state.get("started_from", [])
         log.info("%s: resumed after epoch %d (best %s %.4f)", name, epoch, monitor, best)
     elif cfg.init_from:
         try:
-            missing, unexpected = model.load_state_dict(torch.load(cfg.init_from, map_location=device)["model"],
-                                                        strict=False)
+            start = torch.load(cfg.init_from, map_location=device)
+            missing, unexpected = model.load_state_dict(start["model"], strict=False)
             optional = getattr(model, "OPTIONAL_PARTS", ())  # parts older weights may lack
             wrong = unexpected + [k for k in missing if not k.startswith(optional)]
             if wrong:
                 raise RuntimeError(f"{len(wrong)} keys differ, e.g. {wrong[0]}")
         except (OSError, KeyError, RuntimeError) as exc:
             raise ConfigError(f"train.init_from {cfg.init_from}: not weights of this model ({exc})") from None
+        if "row" in start:  # a *_best.pt: its own history, then its run
+            earlier = {"row": start["row"], "device": start.get("device", "unrecorded")}
+            started_from = [*start.get("started_from", []), earlier]
         log.info("%s: starting from the weights in %s", name, cfg.init_from)
     # unused parameters exist in ablations (no regulariser, no element decoders)
     net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if ddp.world > 1 else model
@@ -189,15 +182,15 @@ def fit(
         improved = row[monitor] < best
         if improved:
             best, bad_epochs, best_row = row[monitor], 0, row
-            if on_best:
-                on_best(model, row)
+            atomic_save({"model": model.state_dict(), "row": row, "device": device_name(device),
+                         "started_from": started_from}, run_dir / f"{name}_best.pt")
         else:
             bad_epochs += 1
         _append_csv(log_path, row)
         log.info("%s epoch %d: %s", name, epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                      "epoch": epoch, "best": best, "bad_epochs": bad_epochs, "best_row": best_row,
-                     "elapsed": time.time() - started}, state_path)
+                     "elapsed": time.time() - started, "started_from": started_from}, state_path)
         if cfg.max_minutes and (time.time() - started) / 60 > cfg.max_minutes:
             log.info("%s: time limit of %.0f minutes reached", name, cfg.max_minutes)
             break

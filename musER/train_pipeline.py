@@ -141,8 +141,8 @@ def export_checkpoint(run: Path, out: Path, data_root=None, cache=None) -> Path:
             "training": {"dataset": "EMOPIA 1.0 MIDI (train split; val for selection)",
                          "vqvae": vq_best["row"], "prior": prior_best["row"],
                          "vqvae_train": saved["train"], "prior_train": prior_saved["train"],
-                         "vqvae_started_from": saved.get("started_from", []),
-                         "prior_started_from": prior_saved.get("started_from", []),
+                         "vqvae_started_from": vq_best.get("started_from", []),
+                         "prior_started_from": prior_best.get("started_from", []),
                          "device": {"vqvae": saved.get("device", "unrecorded"),
                                     "prior": prior_saved.get("device", "unrecorded")}}}
     card = model_card(vq_cfg, prior_cfg, meta, vqvae, prior)

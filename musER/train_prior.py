@@ -15,7 +15,7 @@ from .config import PriorConfig, TrainConfig, VQVAEConfig
 from .data import TokenizedSet, load_split
 from .model.factory import build_prior, build_vqvae
 from .model.vqvae import emotion_weights
-from .train import atomic_save, device_name, earlier_training, fit, pick_device
+from .train import device_name, fit, pick_device
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -119,19 +119,13 @@ def train_prior(run_dir: Path, data_root=None, cache=None, prior_cfg: PriorConfi
     shifts = list(range(-train_cfg.transpose, train_cfg.transpose + 1))
     train = encode_codes(vqvae, load_split("train", vocab, data_root, cache), vocab, shifts, window, dev)
     val = encode_codes(vqvae, load_split("val", vocab, data_root, cache), vocab, [0], window, dev)
-    started_from = earlier_training(train_cfg.init_from)
     (run_dir / "prior_config.json").write_text(json.dumps({"model": prior_cfg.to_dict(), "train": train_cfg.to_dict(),
-                                                             "device": device_name(dev), "started_from": started_from},
-                                                            indent=1))
+                                                             "device": device_name(dev)}, indent=1))
     prior = build_prior(prior_cfg, vq_cfg, vocab)
     log.info("prior: %.2f M parameters on %s", sum(p.numel() for p in prior.parameters()) / 1e6, dev)
-
-    def on_best(m, row):  # with its training history, so that a fine-tune of it can say where it started
-        atomic_save({"model": m.state_dict(), "row": row, "device": device_name(dev), "started_from": started_from},
-                    run_dir / "prior_best.pt")
 
     return fit("prior", prior, run_dir,
                lambda rng, ddp: code_batches(train, train_cfg.batch_size, window, rng, True,
                                              prior_cfg.condition_dropout, ddp.rank, ddp.world),
                prior_step, lambda m: evaluate_prior(m, val, window, dev),
-               math.ceil(len(train) / train_cfg.batch_size), train_cfg, dev, on_best=on_best, progress=progress)
+               math.ceil(len(train) / train_cfg.batch_size), train_cfg, dev, progress=progress)

@@ -16,7 +16,7 @@ from .data import load_split
 from .elements import ELEMENTS
 from .model.factory import build_vqvae
 from .model.vqvae import emotion_weights
-from .train import atomic_save, device_name, earlier_training, fit, pick_device
+from .train import device_name, fit, pick_device
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -70,19 +70,14 @@ def train_vqvae(run_dir: Path, data_root=None, cache=None, model_cfg: VQVAEConfi
     model = build_vqvae(model_cfg, vocab)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    started_from = earlier_training(train_cfg.init_from)
     (run_dir / "vqvae_config.json").write_text(json.dumps(
         {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "vocab": vocab.to_dict(),
-         "device": device_name(dev), "started_from": started_from}, indent=1))
+         "device": device_name(dev)}, indent=1))
     log.info("VQ-VAE: %.2f M parameters, %d train / %d val clips on %s",
              sum(p.numel() for p in model.parameters()) / 1e6, len(train), len(val), dev)
-
-    def on_best(m, row):  # with its training history, so that a fine-tune of it can say where it started
-        atomic_save({"model": m.state_dict(), "row": row, "device": device_name(dev), "started_from": started_from},
-                    run_dir / "vqvae_best.pt")
 
     return fit("vqvae", model, run_dir,
                lambda rng, ddp: batches(train, vocab, train_cfg.batch_size, train_cfg.window,
                                         train_cfg.transpose, rng, rank=ddp.rank, world=ddp.world),
                vqvae_step, lambda m: evaluate_vqvae(m, val, vocab, model_cfg.max_len, dev),
-               math.ceil(len(train) / train_cfg.batch_size), train_cfg, dev, on_best=on_best, progress=progress)
+               math.ceil(len(train) / train_cfg.batch_size), train_cfg, dev, progress=progress)
