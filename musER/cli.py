@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .atomic import atomic_path
-from .errors import ConfigError, MusERError
+from .errors import ConfigError, MidiReadError, MusERError
 
 
 def _va_args(p: argparse.ArgumentParser, required: bool) -> None:
@@ -243,11 +243,19 @@ def cmd_latents(args) -> int:
     from .elements import ELEMENTS
 
     model = MusER.load(args.checkpoint, args.device)
-    pieces = [load_piece(f) for f in args.files]
+    files, pieces = [], []
+    for f in args.files:  # an unreadable file is named and skipped; the others are still placed
+        try:
+            pieces.append(load_piece(f))
+            files.append(f)
+        except MusERError as exc:
+            print(f"skipped: {exc}", file=sys.stderr)
+    if not pieces:
+        raise MidiReadError("none of the files could be read")
     vectors = model.latent_vectors(pieces)
     points = model.map_points(vectors)  # the pieces are encoded once
     rows = []
-    for i, f in enumerate(args.files):
+    for i, f in enumerate(files):
         row = {"file": f}
         for e in ELEMENTS:
             row[f"{e}_x"], row[f"{e}_y"] = (round(float(v), 4) for v in points[e][i])
@@ -261,7 +269,7 @@ def cmd_latents(args) -> int:
         print("\nsilhouette of EMOPIA clips per element slice and quadrant pair:")
         for e, scores in ref.silhouette.items():
             print(f"  {e:9s} " + "  ".join(f"{k} {v:+.3f}" for k, v in scores.items()))
-    return 0
+    return 1 if len(files) < len(args.files) else 0
 
 
 def cmd_inspect(args) -> int:
@@ -368,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_transfer)
 
     la = sub.add_parser("latents", help="per-element latent summary of MIDI files")
-    la.add_argument("files", nargs="+")
+    la.add_argument("files", nargs="+", help="MIDI files; an unreadable one is named on stderr and skipped "
+                    "(exit status 1)")
     la.add_argument("--silhouette", action="store_true", help="also print the EMOPIA silhouette table")
     la.set_defaults(func=cmd_latents)
 

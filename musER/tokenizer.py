@@ -128,20 +128,23 @@ def _quantised_bars(bars: np.ndarray, vocab: Vocab) -> tuple[np.ndarray, np.ndar
 
     A bar keeps the previous bar's tempo while that lands within TEMPO_TOLERANCE grid units
     of the real bar line: beat trackers jitter by a few per cent, and a tempo token that
-    changes every bar is noise the model would have to learn.
+    changes every bar is noise the model would have to learn. Bars slower than the slowest
+    tempo bin fall behind the real ones; more bars at the last tempo then cover the piece.
     """
     tempi = np.asarray(vocab.values["tempo"])
-    grid = np.empty(len(bars))
-    grid[0] = bars[0]
-    ids = np.zeros(len(bars) - 1, dtype=np.int64)
+    grid = [bars[0]]
+    ids: list[int] = []
     for k in range(len(bars) - 1):
         wanted = max(bars[k + 1] - grid[k], 240.0 / tempi[-1])
         if k and abs(240.0 / tempi[ids[k - 1] - 1] - wanted) * STEPS_PER_BAR / wanted <= TEMPO_TOLERANCE:
-            ids[k] = ids[k - 1]
+            ids.append(ids[k - 1])
         else:
-            ids[k] = vocab.nearest_id("tempo", 240.0 / wanted)
-        grid[k + 1] = grid[k] + 240.0 / tempi[ids[k] - 1]
-    return grid, ids
+            ids.append(vocab.nearest_id("tempo", 240.0 / wanted))
+        grid.append(grid[k] + 240.0 / tempi[ids[k] - 1])
+    while grid[-1] < bars[-2]:  # bars[-2] lies past every note (bar_lines)
+        ids.append(ids[-1])
+        grid.append(grid[-1] + 240.0 / tempi[ids[-1] - 1])
+    return np.array(grid), np.array(ids, dtype=np.int64)
 
 
 def to_units(times: np.ndarray, grid: np.ndarray) -> np.ndarray:

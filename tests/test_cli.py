@@ -196,6 +196,18 @@ def test_latents_and_inspect(tiny_ckpt, tmp_path, capsys):
     assert '"format_version": 1' in capsys.readouterr().out
 
 
+def test_latents_skips_an_unreadable_file_and_places_the_others(tiny_ckpt, tmp_path, capsys):
+    good = synthetic_piece(1).save_midi(tmp_path / "in.mid")
+    bad = tmp_path / "bad.mid"
+    bad.write_text("not midi")
+    assert main(["latents", str(bad), str(good), "--checkpoint", str(tiny_ckpt)]) == 1
+    captured = capsys.readouterr()
+    rows = captured.out.strip().splitlines()
+    assert len(rows) == 2 and rows[1].startswith(str(good))
+    assert "bad.mid" in captured.err and "not a readable MIDI file" in captured.err
+    assert main(["latents", str(bad), "--checkpoint", str(tiny_ckpt)]) == 2
+
+
 def test_evaluate_generates_then_reports(tiny_ckpt, tmp_path, emopia, capsys):
     out = tmp_path / "eval"
     code = main(["evaluate", str(out), "--generate", "1", "--bars", "2", "--checkpoint", str(tiny_ckpt),

@@ -74,6 +74,16 @@ def test_tempo_change_in_file_is_followed(tmp_path):
     assert bar_len[0] > 1.6 * bar_len[-1]  # slow bars, then fast bars
 
 
+def test_a_tempo_slower_than_the_slowest_bin_still_covers_every_note(tmp_path):
+    # 10 BPM: each real bar is three bars of the slowest bin (30 BPM); the grid keeps going
+    path = write_midi(tmp_path / "slow.mid", scale_notes(32), tempos=((0, 10.0),))
+    midi = read_midi(path)
+    enc, piece, decoded = roundtrip(midi.notes, midi.beat_times)
+    assert Grammar(VOCAB).errors(enc.ids) == []
+    assert note_f1(midi.notes, decoded, tol=0.1) == 1.0  # half a grid unit at 30 BPM is 0.083 s
+    assert np.allclose(np.diff(piece.bar_times), 8.0, rtol=0.045)  # bars of the slowest bin
+
+
 def test_sustain_pedal_lengthens_notes(tmp_path):
     notes = [(0, 0.25, 60, 80), (1, 0.25, 64, 80)]
     plain = read_midi(write_midi(tmp_path / "plain.mid", notes, tempos=((0, 100.0),)))
