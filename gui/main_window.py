@@ -31,6 +31,7 @@ from musER.piece import Piece
 from . import audio
 from .actions import Actions
 from .dialogs import MIDI_FILTER, ask_open_midi, ask_save_path, is_midi, safe_name, show_error
+from .gui_thread_gc import GuiThreadCollector
 from .playback import Player
 from .session import Result, SessionStore
 from .settings import Settings, load_settings, save_settings
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self._latents: dict[str, dict] = {}  # result id -> element -> (2,)
         self._drag_dir = Path(tempfile.mkdtemp(prefix="muser-drag-"))
         self._started = 0.0
+        self._collector = GuiThreadCollector(self)  # before the worker thread starts
 
         self.actions = Actions(self)
         self.compose = ComposePanel()
@@ -472,6 +474,7 @@ class MainWindow(QMainWindow):
         self.player.stop()
         self._store_settings()
         self.worker.shutdown()
+        self._collector.stop()
         shutil.rmtree(self._drag_dir, ignore_errors=True)
         super().closeEvent(event)
 

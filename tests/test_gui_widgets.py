@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,7 @@ pytest.importorskip("pyqtgraph")
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from gui import audio
+from gui.gui_thread_gc import GuiThreadCollector
 from gui.playback import Player
 from gui.widgets.compose_panel import ComposePanel
 from gui.widgets.piano_roll import PianoRoll
@@ -151,3 +155,34 @@ def test_a_piece_that_cannot_be_rendered_is_reported_and_not_left_playing(qtbot,
     with qtbot.waitSignal(player.message, check_params_cb=lambda m: m.startswith("could not render"), timeout=10_000):
         player.play(make_piece(bars=1))
     assert not player.is_playing
+
+
+def test_cycles_are_collected_on_the_gui_thread_only(qtbot):
+    # the worker freeing a closed window's Qt wrappers once froze the app (gui_thread_gc.py)
+    assert gc.isenabled()
+    freed_on: list[threading.Thread] = []
+
+    class Node:
+        def __del__(self) -> None:
+            freed_on.append(threading.current_thread())
+
+    def make_cycles() -> None:
+        for _ in range(3):
+            node = Node()
+            node.me = node
+        _ = [[] for _ in range(100)]  # past the lowered threshold many times over
+
+    limits = gc.get_threshold()
+    gc.set_threshold(1, 10, 10)
+    collector = GuiThreadCollector()
+    try:
+        worker = threading.Thread(target=make_cycles)
+        worker.start()
+        worker.join()
+        assert freed_on == [] and not gc.isenabled()  # the worker collected nothing
+        qtbot.waitUntil(lambda: len(freed_on) == 3, timeout=5_000)
+        assert set(freed_on) == {threading.main_thread()}
+    finally:
+        collector.stop()
+        gc.set_threshold(*limits)
+    assert gc.isenabled()
