@@ -286,6 +286,25 @@ def test_velocity_spread_draws_loudness_toward_the_mean_of_the_asked_quadrant_on
     assert np.array_equal(compose(1, (1.0, 1.0, 0.5, 1.0)).notes, compose(1, (1.0, 1.0, 1.0, 1.0)).notes)
 
 
+def test_notes_are_moved_by_the_asked_quadrants_register_shift_and_no_other(model, monkeypatch):
+    def compose(valence, shift):
+        monkeypatch.setattr("musER.engine.REGISTER_SHIFT", shift)
+        return model.generate(GenerationRequest(valence=valence, arousal=1, bars=2, n=1, seed=3))[0]
+
+    as_decoded, happy = compose(1, (0.0, 0.0, 0.0, 0.0)), compose(1, (-3.0, 0.0, 0.0, 0.0))
+    assert np.array_equal(happy.notes[:, [0, 1, 3]], as_decoded.notes[:, [0, 1, 3]])
+    assert np.array_equal(happy.notes[:, 2], np.clip(as_decoded.notes[:, 2] - 3, 21, 108))
+    assert np.array_equal(compose(-1, (-3.0, 0.0, 0.0, 0.0)).notes, compose(-1, (0.0, 0.0, 0.0, 0.0)).notes)
+
+
+def test_transpose_keeps_notes_on_the_piano():
+    from musER.engine import transpose
+
+    piece = Piece(np.array([[0, 1, 22, 80], [1, 2, 60, 80], [1, 2, 107, 80]], dtype=float), np.array([0.0, 2.0]))
+    assert transpose(piece, -3).notes[:, 2].tolist() == [21, 57, 104]
+    assert transpose(piece, 5).notes[:, 2].tolist() == [26, 62, 108]
+
+
 def test_scale_velocities_keeps_an_empty_piece_and_the_midi_range():
     from musER.engine import scale_velocities
 
