@@ -1,6 +1,9 @@
 """Slider response: sweep arousal (valence 0) and valence (arousal 0), measure the music.
 
-    python bench/emotion_sweep.py [--checkpoint DIR] [--n 16] [--bars 8]
+    python bench/emotion_sweep.py [--checkpoint DIR] [--n 16] [--bars 8] [--at 0]
+
+--at puts the other axis elsewhere: --at 1 sweeps arousal at valence 1 and valence at arousal 1,
+along the pad's edges (--at -1, the other two).
 
 Arousal should drive density and loudness, valence the major/minor strength; Spearman
 correlations are computed over all pieces (and over the per-setting means).
@@ -24,10 +27,10 @@ from musER.metrics import piece_metrics
 LEVELS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
-def sweep(model: MusER, axis: str, n: int, bars: int, guidance: dict, clf) -> list[dict]:
+def sweep(model: MusER, axis: str, n: int, bars: int, guidance: dict, clf, at: float = 0.0) -> list[dict]:
     rows = []
     for k, level in enumerate(LEVELS):
-        va = {"valence": 0.0, "arousal": 0.0, axis: level}
+        va = {"valence": at, "arousal": at, axis: level}
         pieces = model.generate(GenerationRequest(**va, bars=bars, n=n, seed=100 + k, **guidance))
         probs = clf._probas(clf.features(pieces)) if clf else None
         for i, piece in enumerate(pieces):
@@ -39,9 +42,9 @@ def sweep(model: MusER, axis: str, n: int, bars: int, guidance: dict, clf) -> li
     return rows
 
 
-def report(axis: str, rows: list[dict], keys: list[str]) -> None:
+def report(axis: str, rows: list[dict], keys: list[str], at: float = 0.0) -> None:
     levels = np.array([r["level"] for r in rows])
-    print(f"\n{axis} sweep (valence/arousal other axis = 0), {len(rows)} pieces")
+    print(f"\n{axis} sweep (the other axis at {at:+g}), {len(rows)} pieces")
     print("| " + axis + " | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for level in LEVELS:
@@ -61,15 +64,16 @@ def main() -> None:
     ap.add_argument("--bars", type=int, default=8)
     ap.add_argument("--guidance", type=float, help="default: the library's")
     ap.add_argument("--valence-guidance", type=float, help="default: the library's")
+    ap.add_argument("--at", type=float, default=0.0, help="the other axis's value during each sweep")
     args = ap.parse_args()
     guidance = {k: v for k, v in (("guidance", args.guidance), ("valence_guidance", args.valence_guidance))
                 if v is not None}
     model = MusER.load(args.checkpoint)
     clf = EmotionClassifier.load(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None
-    report("arousal", sweep(model, "arousal", args.n, args.bars, guidance, clf),
-           ["notes_per_s", "velocity", "p_arousal"])
-    report("valence", sweep(model, "valence", args.n, args.bars, guidance, clf),
-           ["major_minor", "p_valence"])
+    report("arousal", sweep(model, "arousal", args.n, args.bars, guidance, clf, args.at),
+           ["notes_per_s", "velocity", "p_arousal"], args.at)
+    report("valence", sweep(model, "valence", args.n, args.bars, guidance, clf, args.at),
+           ["major_minor", "p_valence"], args.at)
 
 
 if __name__ == "__main__":
