@@ -1,4 +1,4 @@
-"""Slider response: sweep arousal (valence 0) and valence (arousal 0), measure the music.
+"""Slider response: sweep arousal and valence, the other axis at 0 (or --at), measure the music.
 
     python bench/emotion_sweep.py [--checkpoint DIR] [--n 16] [--bars 8] [--at 0]
 
