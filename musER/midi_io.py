@@ -50,8 +50,25 @@ def read_midi(path: str | Path) -> MidiNotes:
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # pretty_midi/mido raise many types on bad bytes
-        raise MidiReadError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from None
+        raise MidiReadError(f"{path}: not a readable MIDI file ({_why_unreadable(path, exc)})") from None
     return _collect(pm, str(path))
+
+
+def _why_unreadable(path: Path, exc: Exception) -> str:
+    """pretty_midi's error, in plain words where its own are cryptic ("max() arg is an empty
+    sequence" for a file without tracks)."""
+    with path.open("rb") as fh:
+        head = fh.read(14)  # "MThd", header length, format, number of tracks, time division
+    if head[:4] != b"MThd":
+        return "it does not start with a MIDI header; it may be another kind of file"
+    if len(head) == 14:
+        if head[12] & 0x80:
+            return "its time is counted in SMPTE frames, not beats, which is not supported"
+        if int.from_bytes(head[10:12], "big") == 0:
+            return "it holds no tracks"
+    if isinstance(exc, EOFError):
+        return "it ends in the middle of a track; it may be cut short"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _collect(pm, label: str) -> MidiNotes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mido
 import numpy as np
 import pytest
 from conftest import scale_notes, write_midi
@@ -23,6 +24,27 @@ def test_corrupt_bytes_raise_a_clear_error(tmp_path):
     path.write_bytes(b"MThd\x00\x00\x00\x06garbage-not-midi" * 3)
     with pytest.raises(MidiReadError, match="not a readable MIDI file"):
         read_midi(path)
+
+
+def test_cryptic_reader_errors_are_said_plainly(tmp_path):
+    """A file without tracks, one timed in SMPTE frames, one cut short and a text file: each named
+    for what it is."""
+    whole = tmp_path / "whole.mid"
+    midi = mido.MidiFile(type=1)
+    track = mido.MidiTrack([mido.Message("note_on", note=60, velocity=80, time=0),
+                            mido.Message("note_off", note=60, time=480)])
+    midi.tracks.append(track)
+    midi.save(whole)
+    data = whole.read_bytes()
+    cases = {"no_tracks.mid": data[:10] + b"\x00\x00" + data[12:14],
+             "smpte.mid": data[:12] + bytes([0xE7, 0x28]) + data[14:],  # -25 frames/s, 40 ticks a frame
+             "cut.mid": data[:-6], "text.mid": b"notes: C E G\n" * 4}
+    expected = {"no_tracks.mid": "holds no tracks", "smpte.mid": "SMPTE frames", "cut.mid": "cut short",
+                "text.mid": "does not start with a MIDI header"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(MidiReadError, match=f"not a readable MIDI file \\(.*{expected[name]}"):
+            read_midi(tmp_path / name)
 
 
 def test_empty_file(tmp_path):
