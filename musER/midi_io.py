@@ -57,8 +57,11 @@ def read_midi(path: str | Path) -> MidiNotes:
 def _why_unreadable(path: Path, exc: Exception) -> str:
     """pretty_midi's error, in plain words where its own are cryptic ("max() arg is an empty
     sequence" for a file without tracks)."""
-    with path.open("rb") as fh:
-        head = fh.read(14)  # "MThd", header length, format, number of tracks, time division
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(14)  # "MThd", header length, format, number of tracks, time division
+    except OSError:
+        return f"{type(exc).__name__}: {exc}"
     if head[:4] != b"MThd":
         return "it does not start with a MIDI header; it may be another kind of file"
     if len(head) == 14:
