@@ -6,6 +6,7 @@ which writes a tempo event per bar so that bar lines line up in a DAW.
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,21 +48,21 @@ def read_midi(path: str | Path) -> MidiNotes:
         raise MidiReadError(f"{path}: the file is empty")
     if size > MAX_FILE_BYTES:
         raise MidiReadError(f"{path}: {size / 1e6:.0f} MB is too large for a MIDI file")
+    data = b""
     try:
-        pm = pretty_midi.PrettyMIDI(str(path))
+        data = path.read_bytes()  # read once: the parser reads these bytes, _why_unreadable their header
+        pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as exc:  # pretty_midi/mido raise many types on bad bytes
-        raise MidiReadError(f"{path}: not a readable MIDI file ({_why_unreadable(path, exc)})") from None
+        raise MidiReadError(f"{path}: not a readable MIDI file ({_why_unreadable(data, exc)})") from None
     return _collect(pm, str(path))
 
 
-def _why_unreadable(path: Path, exc: Exception) -> str:
+def _why_unreadable(data: bytes, exc: Exception) -> str:
     """pretty_midi's error, in plain words where its own are cryptic ("max() arg is an empty
-    sequence" for a file without tracks)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(14)  # "MThd", header length, format, number of tracks, time division
-    except OSError:
+    sequence" for a file without tracks). `data`: the file's bytes (empty if it could not be read)."""
+    if not data:
         return f"{type(exc).__name__}: {exc}"
+    head = data[:14]  # "MThd", header length, format, number of tracks, time division
     if head[:4] != b"MThd":
         return "it does not start with a MIDI header; it may be another kind of file"
     if len(head) == 14:
