@@ -49,6 +49,7 @@ class Settings:
     key_lock: bool = True
     pedal: bool = True
     spread_chords: bool = True
+    repeats: bool = True
     advanced_open: bool = False
     transfer_elements: list[str] = field(default_factory=lambda: ["velocity", "duration"])
     latent_element: str = "pitch"
@@ -72,6 +73,7 @@ class Settings:
         s.key_lock = bool(s.key_lock)
         s.pedal = bool(s.pedal)
         s.spread_chords = bool(s.spread_chords)
+        s.repeats = bool(s.repeats)
         s.transfer_elements = [e for e in s.transfer_elements if e in ELEMENTS]
         if s.latent_element not in ELEMENTS:
             s.latent_element = "pitch"

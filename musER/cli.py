@@ -119,7 +119,7 @@ def _generation_request(args, n: int, seed: int):
     return GenerationRequest(valence, arousal, args.bars, n, seed, args.temperature, args.top_p,
                              _element_values(args.element_temperature, "--element-temperature"),
                              *_guidance(args, GenerationRequest), key_lock=not args.no_key_lock,
-                             pedal=not args.no_pedal, spread_chords=not args.no_spread,
+                             pedal=not args.no_pedal, spread_chords=not args.no_spread, repeats=not args.no_repeats,
                              element_top_p=_element_values(args.element_top_p, "--element-top-p"))
 
 
@@ -301,9 +301,8 @@ def cmd_evaluate(args) -> int:
             valence=q.va[0], arousal=q.va[1], quadrant=None, n=args.generate, bars=args.bars, seed=args.seed,
             temperature=GenerationRequest.temperature, top_p=GenerationRequest.top_p, guidance=args.guidance,
             valence_guidance=args.valence_guidance, no_key_lock=args.no_key_lock, no_pedal=args.no_pedal,
-            no_spread=args.no_spread, element_temperature=None, element_top_p=None, batch=8, overwrite=args.overwrite,
-            checkpoint=args.checkpoint,
-            device="auto") for q in Quadrant]
+            no_spread=args.no_spread, no_repeats=args.no_repeats, element_temperature=None, element_top_p=None,
+            batch=8, overwrite=args.overwrite, checkpoint=args.checkpoint, device="auto") for q in Quadrant]
         _generation_request(asks[0], min(args.generate, asks[0].batch), args.seed)  # fail before a folder is made
         out = _writable_dir(Path(args.dir))
         rows = [row for ask in asks for row in generate_into(ask, out)]
@@ -331,6 +330,9 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-spread", action="store_true",
                         help="every chord's notes struck at once, on the grid (by default with the few milliseconds "
                              "between them of a real chord of EMOPIA's)")
+    parser.add_argument("--no-repeats", action="store_true",
+                        help="no bar replays an earlier bar's rhythm (by default some do, with new notes, as "
+                             "EMOPIA's bars do)")
 
 
 def _guidance(args, request_class) -> tuple[float, float]:

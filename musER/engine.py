@@ -197,6 +197,7 @@ class Engine:
                                "top_p": request.top_p, "guidance": request.guidance,
                                "valence_guidance": request.valence_guidance, "key_lock": request.key_lock,
                                "pedal": request.pedal, "spread_chords": request.spread_chords,
+                               "repeats": request.repeats,
                                "element_temperature": dict(request.element_temperature),
                                "element_top_p": dict(request.element_top_p)})
             pieces.append(piece)
@@ -312,4 +313,4 @@ def sampling_settings(request) -> SamplingSettings:
     """How the prior and decoder sample for a GenerationRequest."""
     return SamplingSettings(request.temperature, request.top_p, dict(request.element_temperature),
                             request.guidance, request.valence_guidance, key_lock=request.key_lock,
-                            element_top_p=dict(request.element_top_p))
+                            repeats=request.repeats, element_top_p=dict(request.element_top_p))

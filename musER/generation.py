@@ -149,6 +149,23 @@ GROOVE_WEIGHT = (2.0, 4.0, 2.0, 2.0)
 # were judged tense less often (0.95 -> 0.82, four seeds) for little distance, and calm ones got
 # narrower than EMOPIA's (39-40 against 45 semitones; 44-46 unfolded)
 REGISTER = ((30, 92), (21, 108), (34, 92), (21, 108))
+# Bars repeat earlier bars of their piece, as EMOPIA's do (docs/experiments.md, "Bars that
+# repeat"). A bar from the second to the last but one, with a chance per quadrant (Q1..Q4) blended
+# by the asked emotion, replays an earlier bar whole (BAR_REPEAT: its codes, decoded afresh, and
+# its steps' types and positions) or only its onset positions (RHYTHM_REPEAT: the prior and the
+# decoder choose the notes, and how many at each position). EMOPIA's train bars share half their
+# notes (Jaccard > 0.5, a sixteenth grid) with one of the 8 bars before in 12-17 % of bars, and
+# their onset positions (Jaccard >= 0.8) in 48-68 % (tracked beats, so lower bounds); generated
+# bars did in 0-1 % and 3-27 %
+BAR_REPEAT = (0.13, 0.13, 0.13, 0.13)
+RHYTHM_REPEAT = (0.35, 0.55, 0.5, 0.5)
+# how many bars back the replayed bar lies, and how often. Of EMOPIA's bars that share half their
+# notes with the bar 1, 2, 4 or 8 before, 12 % do with the bar before, 22 % two back, 42 % four
+# back and 17 % eight back; of the bars whose positions match the bar 1, 2 or 4 before, 66-80 %
+# match the bar before, 15-23 % the one two back, 4-11 % four back
+BAR_LAGS = {1: 0.12, 2: 0.22, 4: 0.45, 8: 0.2}
+RHYTHM_LAGS = {1: 0.7, 2: 0.2, 4: 0.1}
+REPLAYED_COLUMNS = [COLUMN["type"], COLUMN["beat"]]  # ids a whole bar replays with its codes
 
 
 @dataclass(frozen=True)
@@ -163,6 +180,7 @@ class SamplingSettings:
     valence_guidance: float = 0.0  # pushes the prior away from the same arousal with opposite valence
     decoder_temperature: float = 0.0  # 0 = most likely token given the codes
     key_lock: bool = False  # keep notes in the key the piece has set up (generation only)
+    repeats: bool = False  # bars replay earlier bars' rhythm (RHYTHM_REPEAT; generation only)
     element_top_p: dict[str, float] = field(default_factory=dict)  # per-element top-p, instead of top_p
 
 
@@ -189,6 +207,9 @@ class SequenceState:
     key_moves: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
     key_triad: torch.Tensor | None = None  # (pitch vocab,) bool: notes of the held key's tonic triad
     key_sixth: torch.Tensor | None = None  # (pitch vocab,) bool: a held major key's sixth, where SIXTH_PENALTY applies
+    bar_lines: list = field(default_factory=list)  # index in tokens of each bar line
+    replay: list = field(default_factory=list)  # indices in tokens of the steps still to replay whole
+    replay_beats: list = field(default_factory=list)  # beat ids of the positions still to replay, then the bar line
     done: bool = False
 
 
@@ -235,6 +256,10 @@ class StepDecoder:
         # EMOPIA's tempo moves stand in for the tempo the prior's codes hardly carry; a real
         # piece's latents name their bars' tempi as they are (weighed, reconstruction lost 0.03 F1)
         self.tempo_moves = np.log(TEMPO_MOVES) if prior is not None else np.zeros(len(TEMPO_MOVES))
+        repeats = prior is not None and settings.repeats
+        # (B,) chance of each kind of repeat (plan_repeat)
+        self.bar_repeat, self.rhythm_repeat = ((blend_by_quadrant(w, share) if repeats else np.zeros(len(w)))
+                                               for share in (BAR_REPEAT, RHYTHM_REPEAT))
         if prior is not None:
             self.prior_weights = self._prior_condition()
             self.prior_embedding = prior.condition(self.prior_weights)
@@ -310,8 +335,9 @@ class StepDecoder:
         return torch.where(moves_t, new - lse_new + lse_old, logits)
 
     def sample_codes(self, prev_codes: torch.Tensor | None, prev_tokens: torch.Tensor | None = None,
-                     states: list[SequenceState] | None = None) -> torch.Tensor:
-        """The codes of the next step (B, G) from the previous step's codes and decoded rows."""
+                     states: list[SequenceState] | None = None, forced: torch.Tensor | None = None) -> torch.Tensor:
+        """The codes of the next step (B, G) from the previous step's codes and decoded rows;
+        `forced` (B, G) gives codes to take instead of sampling (-1: sample that group)."""
         b = self.emotion.shape[0]
         x = self._prior_hidden(prev_codes, prev_tokens).view(self.copies, b, -1)  # copies as in _prior_condition
         chosen: dict[int, torch.Tensor] = {}
@@ -330,16 +356,17 @@ class StepDecoder:
             if element == "beat" and states is not None:
                 logits = self.reweigh_positions(logits, states)
             temp = s.temperature * s.element_temperature.get(element, 1.0)
-            chosen[g] = sample(logits, self.gen, temp, s.element_top_p.get(element, s.top_p))
+            chosen[g] = take_forced(sample(logits, self.gen, temp, s.element_top_p.get(element, s.top_p)), forced, g)
             x = x + self.prior.code_embed[g](chosen[g])  # to every copy, as Prior.group_logits adds them
         return torch.stack([chosen[g] for g in range(self.prior.groups)], dim=-1)  # (B, G)
 
     # -- decoder -------------------------------------------------------------------------
     def decode_step(self, prev_tokens: torch.Tensor | None, z_step: torch.Tensor,
                     states: list[SequenceState], may_end: list[bool],
-                    forced: torch.Tensor | None = None) -> torch.Tensor:
+                    forced: torch.Tensor | None = None, next_beats: np.ndarray | None = None) -> torch.Tensor:
         """One content step for every sequence from its latent (B, 112); returns (B, 8) ids.
-        `forced` (B, 8) gives ids to take instead of sampling (-1: sample that column)."""
+        `forced` (B, 8) gives ids to take instead of sampling (-1: sample that column);
+        `next_beats` (B,) the beat id a sequence takes if its step opens a position (-1: sampled)."""
         dec = self.vqvae.decoder
         z = z_step[:, None]  # (B, 1, 112)
         h = dec.emotion(self.emotion)[:, None] if self.pos == 0 else dec.embed(prev_tokens[:, None])
@@ -389,6 +416,9 @@ class StepDecoder:
         beat_allowed = torch.where(keep_bar[:, None], beat_allowed, later)
         out[:, COLUMN["beat"]] = take_forced(sample(logits["beat"], self.gen, temp, 0.9, beat_allowed),
                                              forced, COLUMN["beat"])
+        if next_beats is not None:
+            replays = torch.from_numpy(next_beats >= 0).to(self.device) & (out[:, TYPE_COL] == self.grammar.metrical)
+            out[replays, COLUMN["beat"]] = torch.from_numpy(next_beats).to(self.device)[replays]
         for family in ("tempo", "chord", "pitch", "duration", "velocity"):
             masks = np.stack([self.grammar.family_mask(family, int(out[i, TYPE_COL]), int(out[i, COLUMN["beat"]]))
                               for i in range(len(states))])
@@ -453,6 +483,48 @@ class StepDecoder:
 
     def advance(self) -> None:
         self.pos += 1
+
+    def plan_repeat(self, st: SequenceState, i: int, bars: int, rng: np.random.Generator) -> None:
+        """At a bar line: whether the bar it opens replays an earlier bar whole (BAR_REPEAT) or its
+        onset positions (RHYTHM_REPEAT), and which bar (their lags, among the bars there are). The
+        replay ends with the bar line that closed that bar. Neither the first bar nor the last
+        (which ends the piece) replays."""
+        draws = rng.random((2, 2))  # all drawn at every bar line, so that later draws keep
+        if not 2 <= st.bars < bars:
+            return
+        for kind, share, lags, (draw, pick) in (("bar", self.bar_repeat, BAR_LAGS, draws[0]),
+                                                ("rhythm", self.rhythm_repeat, RHYTHM_LAGS, draws[1])):
+            if draw < share[i]:
+                there = [lag for lag in lags if lag < st.bars]
+                chances = np.cumsum([lags[lag] for lag in there])
+                lag = there[int(np.searchsorted(chances, pick * chances[-1], side="right"))]
+                steps = range(st.bar_lines[-1 - lag] + 1, st.bar_lines[-lag] + 1)
+                if kind == "bar":
+                    st.replay = list(steps)
+                else:
+                    beats = [int(st.tokens[t][COLUMN["beat"]]) for t in steps
+                             if st.tokens[t][TYPE_COL] == self.grammar.metrical]
+                    st.replay_beats = [b for k, b in enumerate(beats) if k == 0 or b != beats[k - 1]]  # holds once
+                return
+
+    def replayed(self, states: list[SequenceState]) -> tuple[torch.Tensor | None, torch.Tensor | None,
+                                                            np.ndarray | None]:
+        """What this step takes from replayed bars: codes (B, G) and ids (B, 8) of bars replayed
+        whole, -1 elsewhere (None if there are none), and the beat id each sequence replaying
+        positions takes if it opens a position, -1 elsewhere (None if there are none)."""
+        codes = ids = beats = None
+        if any(st.replay for st in states):
+            codes = np.full((len(states), self.prior.groups), -1, dtype=np.int64)
+            ids = np.full((len(states), len(FAMILIES)), -1, dtype=np.int64)
+            for i, st in enumerate(states):
+                if st.replay and not st.done:
+                    step = st.replay.pop(0)
+                    codes[i] = st.codes[step]
+                    ids[i, REPLAYED_COLUMNS] = st.tokens[step][REPLAYED_COLUMNS]
+            codes, ids = torch.from_numpy(codes).to(self.device), torch.from_numpy(ids).to(self.device)
+        if any(st.replay_beats for st in states):
+            beats = np.array([st.replay_beats[0] if st.replay_beats and not st.done else -1 for st in states])
+        return codes, ids, beats
 
     def reprime(self, states: list[SequenceState], start: int | None = None) -> int:
         """Restart the caches on tokens[start:]; by default slide the window to the last
@@ -569,6 +641,7 @@ def update_state(st: SequenceState, row: np.ndarray, codes: np.ndarray | None, l
         beat = int(row[COLUMN["beat"]])
         if beat == grammar.bar:
             st.bars += 1
+            st.bar_lines.append(len(st.tokens) - 1)
             st.position = None
             st.last_bar_onsets, st.bar_onsets = st.bar_onsets, set()
             st.notes_here = 0
@@ -603,6 +676,7 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
     beat_codes (from the checkpoint) keep the prior's codes in step with the decoded positions.
     """
     gen = torch.Generator(device=emotion.device).manual_seed(seed)
+    repeat_rng = np.random.default_rng((seed % 2**64, 1))  # apart, so other draws stay as they were
     n = emotion.shape[0]
     dec = StepDecoder(vqvae, prior, vocab, emotion, window, settings, gen, beat_codes, gaps)
     states = [SequenceState() for _ in range(n)]
@@ -615,9 +689,10 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
             dec.reprime(states)
         elif not use_cache and dec.pos > 0:
             dec.reprime(states, dec.window_start)
-        codes = dec.sample_codes(prev_codes, prev_tokens, states)
+        replay_codes, replay_ids, replay_beats = dec.replayed(states)
+        codes = dec.sample_codes(prev_codes, prev_tokens, states, replay_codes)
         z = vqvae.quantizer.lookup(codes)
-        rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states])
+        rows = dec.decode_step(prev_tokens, z, states, [st.bars >= bars for st in states], replay_ids, replay_beats)
         rows_np, codes_np, z_np = rows.cpu().numpy(), codes.cpu().numpy(), z.cpu().numpy()
         if beat_codes is not None:
             beat_codes.resync(codes_np, rows_np, dec.grammar.metrical)
@@ -630,7 +705,12 @@ def generate_tokens(vqvae, prior, vocab: Vocab, emotion: torch.Tensor, bars: int
             if ends_here:
                 row = np.zeros_like(row)
                 row[TYPE_COL] = dec.grammar.eos
+            if st.replay_beats and row[TYPE_COL] == dec.grammar.metrical:
+                st.replay_beats.pop(0)
+            opened = st.bars
             update_state(st, row, codes_np[i], z_np[i], dec.grammar)
+            if st.bars > opened:
+                dec.plan_repeat(st, i, bars, repeat_rng)
         rows = torch.from_numpy(np.stack([st.tokens[-1] for st in states])).to(emotion.device)
         prev_tokens, prev_codes = rows, torch.from_numpy(np.stack([st.codes[-1] for st in states])).to(emotion.device)
         dec.advance()

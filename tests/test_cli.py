@@ -61,12 +61,14 @@ def test_a_run_stopped_half_way_leaves_a_manifest_of_what_it_wrote(tiny_ckpt, tm
     assert (out / "manifest.csv").read_text() == (whole / "manifest.csv").read_text()
     assert all((out / f.name).read_bytes() == f.read_bytes() for f in whole.glob("*.mid"))
     # another command's pieces are not taken as this one's, nor those sampled or rendered otherwise
-    for other in (["--seed", "9"], ["--temperature", "1.2"], ["--no-spread"], ["--element-top-p", "pitch=0.5"]):
+    for other in (["--seed", "9"], ["--temperature", "1.2"], ["--no-spread"], ["--no-repeats"],
+                  ["--element-top-p", "pitch=0.5"]):
         assert main([*command, *other, "--out", str(out), "--resume"]) == 2
         assert "from another command" in capsys.readouterr().err
     # a manifest written before settings were recorded is resumed on what it does record
     rows = list(csv.DictReader((out / "manifest.csv").open()))
     assert {r["settings"] for r in rows} == {rows[0]["settings"]} and '"spread_chords":true' in rows[0]["settings"]
+    assert '"repeats":true' in rows[0]["settings"]
     for f in ("Q2_0005.mid", "Q2_0006.mid"):
         (out / f).unlink()
     with (out / "manifest.csv").open("w", newline="") as fh:

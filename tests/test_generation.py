@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 
 import numpy as np
@@ -162,7 +163,8 @@ def test_a_sampled_piece_opens_on_its_first_beat_however_late_the_decoder_wants(
         return logits
 
     monkeypatch.setattr(FusedElementHeads, "other_logits", late_opening)
-    for piece in model.generate(GenerationRequest(bars=3, n=3, seed=1)):
+    # no repeats: a bar replaying the first one's positions would open early too
+    for piece in model.generate(GenerationRequest(bars=3, n=3, seed=1, repeats=False)):
         beat = (piece.bar_times[1] - piece.bar_times[0]) / 4
         assert piece.notes[:, 0].min() - piece.bar_times[0] < beat
         later_bar = (piece.notes[:, 0] >= piece.bar_times[1]) & (piece.notes[:, 0] < piece.bar_times[2])
@@ -523,6 +525,68 @@ def test_a_decoder_stuck_on_notes_moves_on_after_a_chords_worth(model, monkeypat
                                     generation.SamplingSettings(), 0)[0]
     runs = np.split(ids[:, COLUMN["type"]] == note, np.flatnonzero(ids[:, COLUMN["type"]] != note))
     assert max(run.sum() for run in runs) > max(shipped)  # note steps after one position
+
+
+def record_states(monkeypatch) -> list:
+    """Every SequenceState generation makes from now on."""
+    from musER import generation
+
+    states = []
+
+    class Recorded(generation.SequenceState):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            states.append(self)
+
+    monkeypatch.setattr(generation, "SequenceState", Recorded)
+    return states
+
+
+@pytest.mark.parametrize("kind", ["bar", "rhythm"])
+def test_bars_replay_an_earlier_bar_whole_or_its_onset_positions(model, monkeypatch, kind):
+    from musER import generation
+    from musER.elements import COLUMN
+
+    states = record_states(monkeypatch)
+    monkeypatch.setattr(generation, "BAR_REPEAT", (float(kind == "bar"),) * 4)
+    monkeypatch.setattr(generation, "RHYTHM_REPEAT", (1.0,) * 4)
+    model.generate(GenerationRequest(-0.5, 0.5, bars=10, n=2, seed=5))
+    lags = generation.BAR_LAGS if kind == "bar" else generation.RHYTHM_LAGS
+    metrical = Grammar(model._engine.vocab).metrical
+    rhythm = [COLUMN["type"], COLUMN["beat"]]
+
+    def positions(rows):  # onset positions in order, a held position once
+        beats = [int(r[COLUMN["beat"]]) for r in rows if r[COLUMN["type"]] == metrical]
+        return [b for k, b in enumerate(beats) if k == 0 or b != beats[k - 1]]
+
+    for st in states:
+        bounds = [*st.bar_lines, len(st.tokens)]
+        bars = [np.arange(a + 1, b) for a, b in itertools.pairwise(bounds)]  # step indices after each bar line
+        assert len(bars) == 10
+        tokens, codes = np.array(st.tokens), np.array(st.codes)
+        for b in range(1, len(bars) - 1):  # the first bar and the last replay none
+            if kind == "bar":
+                assert any(len(bars[b]) == len(bars[b - lag]) and np.array_equal(codes[bars[b]], codes[bars[b - lag]])
+                           and np.array_equal(tokens[bars[b]][:, rhythm], tokens[bars[b - lag]][:, rhythm])
+                           for lag in lags if lag <= b), f"bar {b + 1} replays no earlier bar"
+            else:
+                assert any(positions(tokens[bars[b]]) == positions(tokens[bars[b - lag]])
+                           for lag in lags if lag <= b), f"bar {b + 1} replays no earlier bar's positions"
+
+
+def test_without_repeats_pieces_are_composed_as_when_no_bar_repeats(model, monkeypatch):
+    from musER import generation
+
+    request = GenerationRequest(0.5, 0.5, bars=6, n=2, seed=2)
+    monkeypatch.setattr(generation, "RHYTHM_REPEAT", (1.0, 1.0, 1.0, 1.0))
+    off = model.generate(dataclasses.replace(request, repeats=False))
+    every = model.generate(request)
+    monkeypatch.setattr(generation, "RHYTHM_REPEAT", (0.0, 0.0, 0.0, 0.0))
+    monkeypatch.setattr(generation, "BAR_REPEAT", (0.0, 0.0, 0.0, 0.0))
+    none = model.generate(request)
+    assert all(np.array_equal(a.notes, b.notes) for a, b in zip(off, none))
+    assert not all(np.array_equal(a.notes, b.notes) for a, b in zip(off, every))
+    assert every[0].info["repeats"] and not off[0].info["repeats"]
 
 
 def test_key_lock_narrows_the_pitch_classes_of_later_notes(model):

@@ -92,11 +92,11 @@ def test_write_wav_refuses_to_overwrite(tmp_path, make_piece):
 def test_settings_round_trip_and_env_override(gui_dirs):
     assert config_dir() == gui_dirs / "config"
     s = Settings(valence=0.5, arousal=-0.25, bars=32, element_temperature={"pitch": 1.5}, key_lock=False,
-                 pedal=False, spread_chords=False, top_p=0.8, element_top_p={"velocity": 0.6})
+                 pedal=False, spread_chords=False, repeats=False, top_p=0.8, element_top_p={"velocity": 0.6})
     save_settings(s)
     back = load_settings()
     assert (back.valence, back.arousal, back.bars, back.schema_version) == (0.5, -0.25, 32, SCHEMA_VERSION)
-    assert back.key_lock is False and back.pedal is False and back.spread_chords is False
+    assert back.key_lock is False and back.pedal is False and back.spread_chords is False and back.repeats is False
     assert back.element_temperature["pitch"] == 1.5 and back.element_temperature["tempo"] == 1.0
     assert back.top_p == 0.8 and back.element_top_p == {"velocity": 0.6}
 

@@ -88,13 +88,16 @@ def test_compose_panel_request_fields(qtbot):
     fields = panel.request_fields()
     assert fields["top_p"] == 0.8 and fields["element_top_p"] == {"pitch": 0.5}
     assert fields["key_lock"] is True and fields["pedal"] is True and fields["spread_chords"] is True
+    assert fields["repeats"] is True
     panel.key_lock.setChecked(False)
     panel.pedal.setChecked(False)
     panel.spread_chords.setChecked(False)
+    panel.repeats.setChecked(False)
     from musER.api import GenerationRequest
 
     request = GenerationRequest(**panel.request_fields())
     assert request.key_lock is False and request.pedal is False and request.spread_chords is False
+    assert request.repeats is False
     panel.set_state(model_ready=False, busy=False)
     assert not panel.generate_button.isEnabled()
     panel.set_state(model_ready=True, busy=False)

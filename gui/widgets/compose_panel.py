@@ -86,6 +86,11 @@ class ComposePanel(QWidget):
         self.spread_chords.setToolTip("strike each chord's notes a few milliseconds apart, with the timing of a real "
                                       "chord from the training music; off: every chord on the grid, all at once")
         form.addRow("", self.spread_chords)
+        self.repeats = QCheckBox("Repeat bars")
+        self.repeats.setChecked(True)
+        self.repeats.setToolTip("let some bars replay an earlier bar, whole or only its rhythm with new notes, "
+                                "as bars of the training music do; off: every bar is composed afresh")
+        form.addRow("", self.repeats)
 
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced: temperature and top-p per element")
@@ -141,7 +146,7 @@ class ComposePanel(QWidget):
             "n": self.variations.value(), "seed": self.seed.value(),
             "temperature": self.temperature.value(), "top_p": self.top_p.value(),
             "key_lock": self.key_lock.isChecked(), "pedal": self.pedal.isChecked(),
-            "spread_chords": self.spread_chords.isChecked(),
+            "spread_chords": self.spread_chords.isChecked(), "repeats": self.repeats.isChecked(),
             "element_temperature": {e: s.value() for e, s in self.element_temperature.items()},
             "element_top_p": self._element_top_p(),
         }
@@ -176,6 +181,7 @@ class ComposePanel(QWidget):
         self.key_lock.setChecked(s.key_lock)
         self.pedal.setChecked(s.pedal)
         self.spread_chords.setChecked(s.spread_chords)
+        self.repeats.setChecked(s.repeats)
         self.advanced_toggle.setChecked(s.advanced_open)
 
     def store_settings(self, s: Settings) -> None:
@@ -189,4 +195,5 @@ class ComposePanel(QWidget):
         s.key_lock = self.key_lock.isChecked()
         s.pedal = self.pedal.isChecked()
         s.spread_chords = self.spread_chords.isChecked()
+        s.repeats = self.repeats.isChecked()
         s.advanced_open = self.advanced_toggle.isChecked()
