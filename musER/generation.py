@@ -154,15 +154,16 @@ REGISTER = ((30, 92), (21, 108), (34, 92), (21, 108))
 # by the asked emotion, replays an earlier bar whole (BAR_REPEAT: its codes, decoded afresh, and
 # its steps' types and positions) or only its onset positions (RHYTHM_REPEAT: the prior and the
 # decoder choose the notes, and how many at each position). EMOPIA's train bars share half their
-# notes (Jaccard > 0.5, a sixteenth grid) with one of the 8 bars before in 12-17 % of bars, and
-# their onset positions (Jaccard >= 0.8) in 48-68 % (tracked beats, so lower bounds); generated
-# bars did in 0-1 % and 3-27 %
+# notes (Jaccard > 0.5, a sixteenth grid) with one of the 8 bars before in 10-18 % of bars, and
+# their onset positions (Jaccard >= 0.8) in 49-67 % (bench/repetition.py; tracked beats, so lower
+# bounds); generated bars did in none and 4-27 %
 BAR_REPEAT = (0.13, 0.13, 0.13, 0.13)
 RHYTHM_REPEAT = (0.35, 0.55, 0.5, 0.5)
-# how many bars back the replayed bar lies, and how often. Of EMOPIA's bars that share half their
-# notes with the bar 1, 2, 4 or 8 before, 12 % do with the bar before, 22 % two back, 42 % four
-# back and 17 % eight back; of the bars whose positions match the bar 1, 2 or 4 before, 66-80 %
-# match the bar before, 15-23 % the one two back, 4-11 % four back
+# how many bars back the replayed bar lies, and how often. Of those four bars, an EMOPIA bar that
+# shares half its notes with one shares the most with the bar before 17 % of the time, two back
+# 26 %, four back 41 %, eight back 17 % (first 80 train clips per quadrant); of its bars whose
+# positions match the bar 1, 2 or 4 before, the nearest is the bar before for 71-83 %, two back
+# for 14-21 %, four back for 3-7 % (bench/repetition.py)
 BAR_LAGS = {1: 0.12, 2: 0.22, 4: 0.45, 8: 0.2}
 RHYTHM_LAGS = {1: 0.7, 2: 0.2, 4: 0.1}
 REPLAYED_COLUMNS = [COLUMN["type"], COLUMN["beat"]]  # ids a whole bar replays with its codes
@@ -180,7 +181,7 @@ class SamplingSettings:
     valence_guidance: float = 0.0  # pushes the prior away from the same arousal with opposite valence
     decoder_temperature: float = 0.0  # 0 = most likely token given the codes
     key_lock: bool = False  # keep notes in the key the piece has set up (generation only)
-    repeats: bool = False  # bars replay earlier bars' rhythm (RHYTHM_REPEAT; generation only)
+    repeats: bool = False  # bars replay earlier bars (BAR_REPEAT, RHYTHM_REPEAT; generation only)
     element_top_p: dict[str, float] = field(default_factory=dict)  # per-element top-p, instead of top_p
 
 
@@ -489,7 +490,7 @@ class StepDecoder:
         onset positions (RHYTHM_REPEAT), and which bar (their lags, among the bars there are). The
         replay ends with the bar line that closed that bar. Neither the first bar nor the last
         (which ends the piece) replays."""
-        draws = rng.random((2, 2))  # all drawn at every bar line, so that later draws keep
+        draws = rng.random((2, 2))  # drawn at every bar line, used or not
         if not 2 <= st.bars < bars:
             return
         for kind, share, lags, (draw, pick) in (("bar", self.bar_repeat, BAR_LAGS, draws[0]),
