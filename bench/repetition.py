@@ -28,6 +28,8 @@ from musER.errors import MusERError
 from musER.evaluate import asked_pieces
 from musER.metrics import piece_from_midi
 from musER.piece import Piece
+from musER.tokenizer import to_units
+from musER.vocab import STEPS_PER_BAR
 
 GRID = 16  # positions per bar
 LOOK_BACK = 8  # bars
@@ -36,15 +38,13 @@ LAGS = (1, 2, 4)
 
 
 def bar_contents(piece: Piece) -> list[tuple[set, set]]:
-    """(onset positions, (position, pitch) pairs) of each bar with notes."""
-    notes, bars = piece.notes, piece.bar_times
-    out = []
-    for start, end in itertools.pairwise(bars):
-        inside = (notes[:, 0] >= start - 0.04) & (notes[:, 0] < end - 0.04)  # a chord spread across the line
-        if inside.any():
-            pos = np.clip(np.rint((notes[inside, 0] - start) / (end - start) * GRID), 0, GRID - 1).astype(int)
-            out.append((set(pos.tolist()), set(zip(pos.tolist(), notes[inside, 2].astype(int).tolist()))))
-    return out
+    """(onset positions, (position, pitch) pairs) of each bar with notes, each onset at its nearest
+    sixteenth along the bar lines (so a chord struck just before a bar line opens the next bar)."""
+    sixteenths = np.round(to_units(piece.notes[:, 0], piece.bar_times) / (STEPS_PER_BAR // GRID)).astype(int)
+    bar, position = np.divmod(sixteenths, GRID)
+    pitch = piece.notes[:, 2].astype(int)
+    return [(set(position[bar == b].tolist()), set(zip(position[bar == b].tolist(), pitch[bar == b].tolist())))
+            for b in np.unique(bar)]
 
 
 def jaccard(a: set, b: set) -> float:

@@ -156,7 +156,7 @@ REGISTER = ((30, 92), (21, 108), (34, 92), (21, 108))
 # decoder choose the notes, and how many at each position). EMOPIA's train bars share half their
 # notes (Jaccard > 0.5, a sixteenth grid) with one of the 8 bars before in 10-18 % of bars, and
 # their onset positions (Jaccard >= 0.8) in 49-67 % (bench/repetition.py; tracked beats, so lower
-# bounds); generated bars did in none and 4-27 %
+# bounds); generated bars did in none and 5-29 %
 BAR_REPEAT = (0.13, 0.13, 0.13, 0.13)
 RHYTHM_REPEAT = (0.35, 0.55, 0.5, 0.5)
 # how many bars back the replayed bar lies, and how often. Of those four bars, an EMOPIA bar that
