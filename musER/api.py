@@ -45,7 +45,7 @@ class GenerationRequest:
     key_lock: bool = True  # after 12 free notes, keep to the key they set up, in its mode from the start (README)
     pedal: bool = True  # notes ring to the next pedal change (half bar or beat), as EMOPIA's pianists play
     spread_chords: bool = True  # a chord's notes struck a few ms apart, as a real chord of EMOPIA's (chord_timing.py)
-    repeats: bool = True  # some bars replay an earlier bar's rhythm with new notes, as EMOPIA's bars do (README)
+    repeats: bool = True  # some bars replay an earlier bar's rhythm (new notes) or all of it, as EMOPIA's do (README)
     element_top_p: dict[str, float] = field(default_factory=dict)  # element -> its codes' top-p, instead of top_p
 
     def __post_init__(self) -> None:

@@ -331,8 +331,8 @@ def _guidance_args(parser: argparse.ArgumentParser) -> None:
                         help="every chord's notes struck at once, on the grid (by default with the few milliseconds "
                              "between them of a real chord of EMOPIA's)")
     parser.add_argument("--no-repeats", action="store_true",
-                        help="no bar replays an earlier bar's rhythm (by default some do, with new notes, as "
-                             "EMOPIA's bars do)")
+                        help="no bar replays an earlier bar (by default some replay one's rhythm with new notes, a "
+                             "few the whole bar, as EMOPIA's bars do)")
 
 
 def _guidance(args, request_class) -> tuple[float, float]:
